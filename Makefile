@@ -1,0 +1,41 @@
+# Every target bootstraps its own virtualenv (uv, from the committed requirements.lock).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+TOOLS := .tools
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.synced
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DO_NOT_TRACK := 1
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export SCARF_ANALYTICS := false
+export GX_ANALYTICS_ENABLED := False
+
+.PHONY: run test bench docs lock clean
+
+$(STAMP): requirements.lock
+	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install -q uv==0.13.8)
+	@test -x $(PY) || $(TOOLS)/bin/uv venv -q --python $(PYTHON) $(VENV)
+	VIRTUAL_ENV=$(VENV) $(TOOLS)/bin/uv pip sync -q requirements.lock
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m local.run
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+docs: $(STAMP)
+	$(PY) -m local.docs
+
+lock: $(STAMP)
+	$(TOOLS)/bin/uv pip compile pyproject.toml --group dev --python-version 3.11 -o requirements.lock --quiet --no-header
+
+clean:
+	rm -rf var

