@@ -1,0 +1,23 @@
+select
+    visit_id,
+    household_id,
+    worker_id,
+    county_code,
+    town_code,
+    village_code,
+    visit_type,
+    visit_mode,
+    visit_date,
+    started_at,
+    ended_at,
+    submitted_at,
+    round(duration_minutes::numeric, 2)                  as duration_minutes,
+    gps_lat,
+    gps_lon,
+    gps_accuracy_m,
+    (gps_lat is not null and gps_lon is not null)        as has_gps,
+    photo_count,
+    (signature_sha256 is not null)                       as has_signature,
+    distance_from_home_km,
+    risk_found
+from {{ ref('int_visits') }}

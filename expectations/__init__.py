@@ -1,0 +1,1 @@
+"""Data-quality rules (Great Expectations), the dq.issue record, and supervisors' alerts."""

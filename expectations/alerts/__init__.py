@@ -1,0 +1,1 @@
+"""Supervisors' alert e-mails: routing, rendering (Chinese, masked), delivery."""

@@ -1,0 +1,40 @@
+"""Policy parameters from config/policy.yml, rendered as SQL literals for rule queries."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def policy_path() -> Path:
+    return Path(os.environ.get("POLICY_FILE", REPO / "config" / "policy.yml"))
+
+
+def load_policy(path: Path | None = None) -> dict:
+    with open(path or policy_path(), encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _values_table(mapping: dict, value_type: str) -> str:
+    rows = ", ".join(f"({int(k)}, {float(v)}::{value_type})" for k, v in mapping.items() if k != "default")
+    default = mapping.get("default")
+    if default is not None:
+        rows = ", ".join(filter(None, [rows, f"(null::int, {float(default)}::{value_type})"]))
+    return f"(values {rows})"
+
+
+def sql_parameters(policy: dict, run_date) -> dict[str, str]:
+    """@name@ tokens in rule SQL -> SQL literals. ({} would clash with GX's {batch})."""
+    return {
+        "run_date": f"date '{run_date.isoformat()}'",
+        "income_thresholds": _values_table(policy["income_threshold_per_year"], "numeric"),
+        "min_industry_shares": _values_table(policy["min_industry_share_per_year"], "numeric"),
+        "large_medical_oop_yuan": str(float(policy["large_medical_oop_yuan"])),
+        "min_months_before_elimination": str(int(policy["min_months_before_elimination"])),
+        "verify_deadline_days": str(int(policy["verify_deadline_days"])),
+        "max_households_per_grid": str(int(policy["max_households_per_grid"])),
+        "inactive_worker_days": str(int(policy["inactive_worker_days"])),
+    }

@@ -1,0 +1,240 @@
+"""Load landing-folder files into raw.feed_<folder>, one batch (one transaction) per file.
+
+Which files a run for date D loads (CONTRACT §2):
+- `<folder>_<YYYYMMDD>.<csv|xlsx>` dated D or earlier, in date order (missed days caught up);
+  files dated after D wait for their run; other names are reported as 'ignored'.
+- 'Loaded' means: a succeeded batch with the same sha256 exists.
+  * same sha256 already the latest batch for that file date, under the same file name
+    -> 'unchanged': nothing loaded, nothing recorded (no duplicate row every daily run);
+  * same sha256 succeeded otherwise (bytes redelivered under another name/date, or the
+    original coming back after a failed correction) -> one 'duplicate' batch is recorded;
+    from then on it is the latest batch for that date, so it is not recorded again.
+    Header-only files are identical from day to day, so a header-only file matches only
+    batches of its own date (else every quiet day would be a 'duplicate' of the first).
+- A different sha256 for a date that has a succeeded batch (corrected redelivery) is loaded
+  and, in the same transaction, the old batch's rows are deleted and it is marked
+  'superseded' (its rejected rows stay, for the audit trail).
+- A file that cannot be read gets a 'failed' batch with the reason and is retried at the
+  next run (unless replaced); the other files and folders still load.
+
+The connection should be in autocommit mode: every step runs in its own transaction block.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import psycopg
+from psycopg import sql
+
+from ingest.batches import BatchRefused, open_batch, record_duplicate
+from ingest.feeds.mapping import FOLDERS, Mapping, load_mapping
+from ingest.feeds.reader import read_feed
+from ingest.feeds.tables import ensure_feed_table, table_name
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = re.compile(r"^(?P<folder>.+)_(?P<date>\d{8})\.(?P<ext>csv|xlsx)$", re.IGNORECASE)
+
+
+@dataclass
+class FileSummary:
+    folder: str
+    file: str | None
+    file_date: dt.date | None
+    # succeeded / failed / duplicate (recorded) / unchanged / waiting / ignored (not recorded)
+    status: str
+    batch_id: int | None = None
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    message: str | None = None
+    superseded: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Candidate:
+    path: Path
+    file_date: dt.date
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def list_files(folder_dir: Path, folder: str) -> tuple[list[_Candidate], list[FileSummary]]:
+    """Well-named files sorted by (date, name); badly named ones as 'ignored' summaries."""
+    found, ignored = [], []
+    if not folder_dir.is_dir():
+        return found, ignored
+    for path in sorted(folder_dir.iterdir()):
+        if not path.is_file() or path.name.startswith("."):
+            continue   # hidden files: partial uploads (.part, .~lock) are not ours yet
+        m = FILE_NAME.match(path.name)
+        file_date = None
+        if m and m.group("folder") == folder:
+            try:
+                file_date = dt.datetime.strptime(m.group("date"), "%Y%m%d").date()
+            except ValueError:
+                pass
+        if file_date is None:
+            ignored.append(FileSummary(folder, path.name, None, "ignored", message=(
+                f"文件名不符合约定 {folder}_YYYYMMDD.csv 或 .xlsx，未装载")))
+            continue
+        found.append(_Candidate(path, file_date))
+    found.sort(key=lambda c: (c.file_date, c.path.name))
+    return found, ignored
+
+
+def _decide(conn, folder: str, cand: _Candidate, sha: str) -> str:
+    """'load', 'unchanged' or 'duplicate' for a file (see module doc)."""
+    with conn.transaction():
+        latest = conn.execute(
+            "select origin, sha256, status from raw.load_batch "
+            "where source = %s and entity = %s and file_date = %s "
+            "order by batch_id desc limit 1",
+            (folder, folder, cand.file_date)).fetchone()
+        same = conn.execute(
+            "select count(*) filter (where file_date = %s), "
+            "       count(*) filter (where file_date is distinct from %s and rows_in > 0) "
+            "from raw.load_batch where source = %s and entity = %s "
+            "and status = 'succeeded' and sha256 = %s",
+            (cand.file_date, cand.file_date, folder, folder, sha)).fetchone()
+    if not (same[0] or same[1]):
+        return "load"
+    if latest and latest[0] == cand.path.name and latest[1] == sha \
+            and latest[2] in ("succeeded", "duplicate"):
+        return "unchanged"
+    return "duplicate"
+
+
+def _supersede(conn, mapping: Mapping, file_date: dt.date, new_batch_id: int) -> list[int]:
+    old = [r[0] for r in conn.execute(
+        "select batch_id from raw.load_batch where source = %s and entity = %s "
+        "and file_date = %s and status = 'succeeded' and batch_id <> %s for update",
+        (mapping.folder, mapping.folder, file_date, new_batch_id))]
+    if old:
+        conn.execute(sql.SQL("delete from {} where load_batch_id = any(%s)").format(
+            sql.Identifier("raw", table_name(mapping.folder))), (old,))
+        conn.execute(
+            "update raw.load_batch set status = 'superseded', "
+            "message = concat_ws('；', message, %s) where batch_id = any(%s)",
+            (f"已被更正文件的批次 {new_batch_id} 取代", old))
+    return old
+
+
+def _load_file(conn, mapping: Mapping, cand: _Candidate, sha: str, run_date: dt.date) -> FileSummary:
+    columns = ["file_date", "line_no", *(n for n, _, _ in mapping.table_columns()), "extra"]
+    table = f"raw.{table_name(mapping.folder)}"
+    summary = FileSummary(mapping.folder, cand.path.name, cand.file_date, "succeeded")
+    # Rejects are spooled while the COPY runs: Batch.reject may flush with a COPY of its own,
+    # which cannot start while ours is open.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool, open_batch(
+            conn, source=mapping.folder, entity=mapping.folder, origin=cand.path.name,
+            run_date=run_date, file_date=cand.file_date, sha256=sha) as batch:
+        summary.batch_id = batch.batch_id
+        counts = {"in": 0}
+
+        def good_rows():
+            for row in read_feed(cand.path, mapping):
+                counts["in"] += 1
+                if row.reason is None:
+                    yield [cand.file_date, row.line_no, *row.values]
+                else:
+                    spool.write(json.dumps([row.line_no, row.payload, row.reason],
+                                           ensure_ascii=False) + "\n")
+
+        batch.copy_rows(table, columns, good_rows())
+        spool.seek(0)
+        for line in spool:
+            batch.reject(*json.loads(line))
+        batch.rows_in = counts["in"]
+        summary.superseded = _supersede(conn, mapping, cand.file_date, batch.batch_id)
+        if summary.superseded:
+            batch.message = f"更正文件，取代了批次 {', '.join(map(str, summary.superseded))}"
+        summary.message = batch.message
+    summary.rows_in, summary.rows_loaded, summary.rows_rejected = (
+        batch.rows_in, batch.rows_loaded, batch.rows_rejected)
+    return summary
+
+
+def _failed_batch_id(conn, folder: str, name: str) -> int | None:
+    with conn.transaction():
+        row = conn.execute(
+            "select max(batch_id) from raw.load_batch where source = %s and origin = %s "
+            "and status = 'failed'", (folder, name)).fetchone()
+    return row[0] if row else None
+
+
+def load_folder(conn: psycopg.Connection, landing_dir: Path, folder: str,
+                run_date: dt.date) -> list[FileSummary]:
+    """Load every not-yet-loaded file of one folder dated run_date or earlier, in date order."""
+    mapping = load_mapping(folder)
+    ensure_feed_table(conn, mapping)
+    candidates, summaries = list_files(Path(landing_dir) / folder, folder)
+    lock_key = int.from_bytes(hashlib.sha256(f"feed:{folder}".encode()).digest()[:4], "big")
+    with conn.transaction():   # session lock: one loader per folder at a time
+        conn.execute("select pg_advisory_lock(%s)", (lock_key,))
+    try:
+        for cand in candidates:
+            if cand.file_date > run_date:
+                summaries.append(FileSummary(folder, cand.path.name, cand.file_date, "waiting",
+                                             message=f"文件日期晚于运行日期 {run_date}，等到当天再装载"))
+                continue
+            summaries.append(_load_one(conn, mapping, cand, run_date))
+    finally:
+        with conn.transaction():
+            conn.execute("select pg_advisory_unlock(%s)", (lock_key,))
+    return summaries
+
+
+def _load_one(conn, mapping: Mapping, cand: _Candidate, run_date: dt.date) -> FileSummary:
+    folder = mapping.folder
+    try:
+        sha = sha256_of(cand.path)
+    except OSError as exc:   # vanished or unreadable share: try again next run
+        return FileSummary(folder, cand.path.name, cand.file_date, "failed",
+                           message=f"无法读取文件：{exc}")
+    decision = _decide(conn, folder, cand, sha)
+    if decision == "unchanged":
+        return FileSummary(folder, cand.path.name, cand.file_date, "unchanged")
+    if decision == "duplicate":
+        message = "与已装载的文件内容完全相同（sha256 一致），未重复装载"
+        batch_id = record_duplicate(conn, source=folder, entity=folder, origin=cand.path.name,
+                                    run_date=run_date, file_date=cand.file_date, sha256=sha,
+                                    message=message)
+        return FileSummary(folder, cand.path.name, cand.file_date, "duplicate",
+                           batch_id=batch_id, message=message)
+    try:
+        summary = _load_file(conn, mapping, cand, sha, run_date)
+    except (psycopg.OperationalError, psycopg.InterfaceError):
+        raise   # the warehouse itself is gone: nothing else can load either
+    except Exception as exc:   # open_batch has already recorded the 'failed' batch
+        if not isinstance(exc, BatchRefused):
+            log.exception("feed %s: %s failed", folder, cand.path.name)
+        return FileSummary(folder, cand.path.name, cand.file_date, "failed",
+                           batch_id=_failed_batch_id(conn, folder, cand.path.name),
+                           message=str(exc))
+    log.info("feed %s: %s -> batch %s, %s in, %s loaded, %s rejected", folder, cand.path.name,
+             summary.batch_id, summary.rows_in, summary.rows_loaded, summary.rows_rejected)
+    return summary
+
+
+def load_all(conn: psycopg.Connection, landing_dir: Path, run_date: dt.date,
+             folders: Iterable[str] | None = None) -> list[FileSummary]:
+    """load_folder for every landing folder (default: all 15); never raises for a bad file."""
+    summaries: list[FileSummary] = []
+    for folder in folders or FOLDERS:
+        summaries.extend(load_folder(conn, landing_dir, folder, run_date))
+    return summaries

@@ -1,0 +1,173 @@
+"""Feed mappings: one YAML file per landing folder says which header means which column.
+
+A site whose headers differ edits the YAML (add a header synonym, relax `required`),
+not the code. See mappings/README.md for the format.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ingest.feeds.normalize import header_key
+
+MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
+
+# Landing folders in load order: department feeds (CONTRACT §2), then funds/consumption (§3).
+FOLDERS = (
+    "yibao", "minzheng", "canlian", "gongan", "jiaoyu", "zhujian", "shuili", "renshe",
+    "fund_allocation", "fund_project", "fund_payment", "project_beneficiary",
+    "consumption_supplier", "consumption_product", "consumption_sale",
+)
+
+TYPES = {
+    # mapping type -> PostgreSQL type of the raw column
+    "text": "text",
+    "code": "text",
+    "id_number": "text",
+    "date": "date",
+    "money_yuan": "numeric",
+    "money_wan": "numeric",
+    "integer": "integer",
+    "numeric": "numeric",
+    "enum": "text",
+    "bool_shi_fou": "boolean",
+}
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_RESERVED = {"load_batch_id", "file_date", "line_no", "extra"}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    headers: tuple[str, ...]          # first one is the contract text, used in comments/messages
+    type: str
+    required: bool = False            # the header must be present, or the file is refused
+    nullable: bool = True             # an empty value is allowed (else the row is rejected)
+    values: tuple[str, ...] = ()      # enum: allowed values
+    aliases: dict = field(default_factory=dict)   # enum: variant spelling -> allowed value
+    pattern: str | None = None        # code: regular expression the value must match
+    pattern_hint: str | None = None   # code: what the pattern means, for the reject reason
+    upper: bool = False               # code: upper-case it (credit codes: x -> X)
+    units: tuple[str, ...] = ()       # integer/numeric: unit suffixes to strip (户, 人, 年)
+    id_number_column: str | None = None  # id_number kept whole here; first 18 chars go there
+    comment: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Header text without its value list, for messages: 救助类型(…) -> 救助类型."""
+        return re.sub(r"[(（][^()（）]*/[^()（）]*[)）]$", "", self.headers[0])
+
+    @property
+    def sql_type(self) -> str:
+        return TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Mapping:
+    folder: str
+    department: str
+    description: str
+    columns: tuple[Column, ...]
+    business_key: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def header_index(self) -> dict[str, Column]:
+        """Normalised header text -> column."""
+        index: dict[str, Column] = {}
+        for col in self.columns:
+            for text in (*col.headers, col.name):
+                index.setdefault(header_key(text), col)
+        return index
+
+    @property
+    def required(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.required)
+
+    @property
+    def header_threshold(self) -> int:
+        """How many known headers a row needs to count as the header row."""
+        return max(1, min(3, (len(self.columns) + 1) // 2))
+
+    def table_columns(self) -> list[tuple[str, str, str]]:
+        """(name, sql type, Chinese comment) of the mapped columns, in raw-table order."""
+        out = []
+        for col in self.columns:
+            out.append((col.name, col.sql_type, col.comment or col.headers[0]))
+            if col.id_number_column:
+                out.append((col.id_number_column, "text",
+                            f"身份证号（{col.label}前18位）"))
+        return out
+
+    def find_column(self, header_text) -> Column | None:
+        key = header_key(header_text)
+        if not key:
+            return None
+        col = self.header_index.get(key)
+        if col is None:
+            # 救助类型(低保/特困) with a value list the YAML does not know: match the bare name.
+            # Only value lists (containing '/'), never units such as (万元) vs (元).
+            m = re.fullmatch(r"(.+)\(([^()]*/[^()]*)\)", key)
+            if m:
+                col = self.header_index.get(m.group(1))
+        return col
+
+
+def _column(folder: str, raw: dict) -> Column:
+    name = raw.get("name")
+    if not name or not _NAME_RE.match(name) or name in _RESERVED:
+        raise ValueError(f"{folder}: bad column name {name!r}")
+    ctype = raw.get("type", "text")
+    if ctype not in TYPES:
+        raise ValueError(f"{folder}.{name}: unknown type {ctype!r}")
+    headers = raw.get("headers") or []
+    if isinstance(headers, str):
+        headers = [headers]
+    if not headers:
+        raise ValueError(f"{folder}.{name}: no headers")
+    values = tuple(str(v) for v in raw.get("values") or ())
+    if ctype == "enum" and not values:
+        raise ValueError(f"{folder}.{name}: enum without values")
+    aliases = {str(k): str(v) for k, v in (raw.get("aliases") or {}).items()}
+    for target in aliases.values():
+        if target not in values:
+            raise ValueError(f"{folder}.{name}: alias target {target!r} not in values")
+    return Column(
+        name=name,
+        headers=tuple(str(h) for h in headers),
+        type=ctype,
+        required=bool(raw.get("required", False)),
+        nullable=bool(raw.get("nullable", True)),
+        values=values,
+        aliases=aliases,
+        pattern=raw.get("pattern"),
+        pattern_hint=raw.get("pattern_hint"),
+        upper=bool(raw.get("upper", False)),
+        units=tuple(str(u) for u in raw.get("units") or ()),
+        id_number_column=raw.get("id_number_column"),
+        comment=raw.get("comment"),
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def load_mapping(folder: str, mappings_dir: Path = MAPPINGS_DIR) -> Mapping:
+    path = Path(mappings_dir) / f"{folder}.yml"
+    with open(path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    if raw.get("folder") != folder:
+        raise ValueError(f"{path}: folder is {raw.get('folder')!r}, expected {folder!r}")
+    columns = tuple(_column(folder, c) for c in raw["columns"])
+    names = [n for c in columns for n in (c.name, c.id_number_column) if n]
+    if len(names) != len(set(names)):
+        raise ValueError(f"{path}: duplicate column names")
+    key = tuple(raw.get("business_key") or ())
+    unknown = set(key) - set(names)
+    if unknown:
+        raise ValueError(f"{path}: business_key names unknown columns {sorted(unknown)}")
+    return Mapping(folder=folder, department=raw.get("department", folder),
+                   description=raw.get("description", folder), columns=columns,
+                   business_key=key)

@@ -1,0 +1,265 @@
+"""Cell value parsing: header text, ID numbers, dates, money, codes, enums, 是/否.
+
+Every parser takes what a CSV (str) or openpyxl (str/int/float/datetime/bool) cell holds,
+returns a typed value or None for empty, and raises RowRejected with a Chinese reason a
+person can act on.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)   # Windows 1900 date system (with its leap-year bug)
+INT4_MAX = 2**31 - 1
+NULL_MARKS = {"-", "--", "—", "——", "/", "无"}   # how exports spell "no amount"
+
+
+class RowRejected(Exception):
+    """This row cannot be loaded; the message says why (Chinese, actionable)."""
+
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
+_BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")"})
+_WS = re.compile(r"\s+")
+
+
+def nfkc(value: str) -> str:
+    """Full-width to half-width (digits, letters, brackets, spaces), zero-width chars removed."""
+    return unicodedata.normalize("NFKC", value).translate(_ZERO_WIDTH)
+
+
+def squeeze(value: str) -> str:
+    """nfkc and every whitespace removed: for codes, IDs, enums and numbers."""
+    return _WS.sub("", nfkc(value))
+
+
+def header_key(value) -> str:
+    """Comparable form of a header cell: 救助类型（农村低保/…） == 救助类型(农村低保/…)."""
+    if value is None:
+        return ""
+    text = squeeze(str(value)).translate(_BRACKETS)
+    return text.lstrip("*").rstrip(":").lower()   # *身份证号 marks a required field in templates
+
+
+def is_empty(value) -> bool:
+    return value is None or (isinstance(value, str) and not squeeze(value))
+
+
+def cell_text(value) -> str:
+    """How a cell reads to a person (for payloads and messages)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+# --- text and codes --------------------------------------------------------------------------
+
+def parse_text(value) -> str | None:
+    if is_empty(value):
+        return None
+    return cell_text(value).strip()
+
+
+def parse_code(value, label: str, pattern: str | None = None, hint: str | None = None,
+               upper: bool = False) -> str | None:
+    """Region codes, project numbers, credit codes: half-width, no spaces (upper case if asked)."""
+    if is_empty(value):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        raise RowRejected(f"{label}“{value}”不是有效编码（被存成了小数），请以文本格式重新导出")
+    text = squeeze(cell_text(value)).lstrip("'")
+    if upper:
+        text = text.upper()
+    if pattern and not re.fullmatch(pattern, text):
+        what = hint or f"格式应符合 {pattern}"
+        raise RowRejected(f"{label}“{cell_text(value)}”格式不对：{what}")
+    return text
+
+
+# --- ID numbers ------------------------------------------------------------------------------
+
+_SCI = re.compile(r"[+-]?\d+(\.\d*)?E[+-]?\d+", re.IGNORECASE)
+_ID = re.compile(r"\d{15}|\d{17}[\dX]|\d{17}[\dX]\d{2}")
+
+
+def parse_id_number(value, label: str, department: str) -> str | None:
+    """Normalised ID number (15 or 18 chars) or disability certificate number (20 chars).
+
+    The GB 11643 check digit is not verified here: a data-quality rule (ID-01) reports it,
+    so the row still lands and can be followed up.
+    """
+    if is_empty(value):
+        return None
+    redo = f"原号码已丢失，请让{department}重新导出（身份证号列设为文本格式）"
+    if isinstance(value, bool):
+        raise RowRejected(f"{label}“{value}”不是证件号码")
+    if isinstance(value, (int, float)):
+        # Excel keeps 15 significant digits: an 18-digit number in a numeric cell is lost.
+        if isinstance(value, float) and not value.is_integer() or abs(value) >= 10**15:
+            raise RowRejected(f"{label}被Excel存成了数字({value:.5E})，{redo}")
+        value = str(int(value))
+    text = squeeze(str(value)).lstrip("'").upper()
+    if _SCI.fullmatch(text):
+        raise RowRejected(f"{label}为科学计数法({str(value).strip()})，{redo}")
+    if not _ID.fullmatch(text):
+        raise RowRejected(
+            f"{label}“{str(value).strip()}”不是15/18位身份证号或20位残疾人证号"
+            f"（整理后为{len(text)}个字符），请核对后重新报送")
+    return text
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+_DATE_PATTERNS = (
+    re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"),
+    re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?"),
+    re.compile(r"(\d{4})(\d{2})(\d{2})"),
+)
+_SERIAL = re.compile(r"\d{1,5}(\.\d+)?")
+_MIN_DATE, _MAX_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+
+
+def _serial_to_date(serial: float, epoch: dt.datetime) -> dt.date:
+    return (epoch + dt.timedelta(days=math.floor(serial))).date()
+
+
+def parse_date(value, label: str, epoch: dt.datetime = EXCEL_EPOCH) -> dt.date | None:
+    """2026-03-05, 2026/3/5, 2026.3.5, 20260305, 2026年3月5日, Excel serial or datetime cell."""
+    if is_empty(value):
+        return None
+    bad = f"{label}“{cell_text(value)}”不是可识别的日期（应为2026-03-05这样的格式）"
+    if isinstance(value, dt.datetime):
+        result = value.date()
+    elif isinstance(value, dt.date):
+        result = value
+    elif isinstance(value, bool) or isinstance(value, dt.time):
+        raise RowRejected(bad)
+    elif isinstance(value, (int, float)):
+        if 19000101 <= value <= 21001231 and float(value).is_integer():  # 20260305 as a number
+            return parse_date(str(int(value)), label, epoch)
+        if not 1 <= value < 2958466:
+            raise RowRejected(bad)
+        result = _serial_to_date(value, epoch)
+    else:
+        text = squeeze(str(value))
+        result = None
+        for pattern in _DATE_PATTERNS:
+            m = pattern.fullmatch(text)
+            if m:
+                try:
+                    result = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+                except ValueError:
+                    raise RowRejected(f"{label}“{str(value).strip()}”不是真实存在的日期") from None
+                break
+        if result is None and _SERIAL.fullmatch(text):
+            result = _serial_to_date(float(text), epoch)   # an Excel serial that became text
+        if result is None:
+            raise RowRejected(bad)
+    if not _MIN_DATE <= result <= _MAX_DATE:
+        raise RowRejected(f"{label}“{cell_text(value)}”超出合理日期范围（{result.isoformat()}）")
+    return result
+
+
+# --- numbers and money ----------------------------------------------------------------------
+
+def _decimal(value, label: str, what: str) -> Decimal:
+    if isinstance(value, bool):
+        raise RowRejected(f"{label}“{value}”不是{what}")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RowRejected(f"{label}“{value}”不是{what}")
+        return Decimal(repr(value))
+    try:
+        result = Decimal(value)
+    except InvalidOperation:
+        raise RowRejected(f"{label}“{value}”不是{what}") from None
+    if not result.is_finite():
+        raise RowRejected(f"{label}“{value}”不是{what}")
+    return result
+
+
+def parse_money(value, label: str, unit: str = "yuan") -> Decimal | None:
+    """1,234.50 / 1234.5元 / ¥1234.5 / empty -> Decimal in the column's unit (元 or 万元)."""
+    if is_empty(value):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _decimal(value, label, "金额")
+    original = str(value).strip()
+    text = squeeze(original).replace(",", "").lstrip("¥").removeprefix("RMB")
+    if text in NULL_MARKS:
+        return None
+    factor = Decimal(1)
+    if text.endswith("万元") or text.endswith("万"):
+        text = text.removesuffix("元").removesuffix("万")
+        if unit == "yuan":
+            factor = Decimal(10000)   # 12.5万元 in a 元 column: the unit is explicit, convert
+    elif text.endswith("元"):
+        text = text.removesuffix("元")
+        if unit == "wan":
+            raise RowRejected(f"{label}“{original}”以元为单位，但本列应为万元，请核对单位")
+    return _decimal(text, label, "有效金额") * factor
+
+
+def parse_integer(value, label: str, units: tuple[str, ...] = ()) -> int | None:
+    if is_empty(value):
+        return None
+    number = _decimal(_strip_units(value, units), label, "整数")
+    if number != number.to_integral_value():
+        raise RowRejected(f"{label}“{cell_text(value)}”不是整数")
+    if abs(number) > INT4_MAX:
+        raise RowRejected(f"{label}“{cell_text(value)}”数值过大")
+    return int(number)
+
+
+def parse_numeric(value, label: str, units: tuple[str, ...] = ()) -> Decimal | None:
+    if is_empty(value):
+        return None
+    return _decimal(_strip_units(value, units), label, "数字")
+
+
+def _strip_units(value, units: tuple[str, ...]):
+    if not isinstance(value, str):
+        return value
+    text = squeeze(value).replace(",", "")
+    for unit in units:
+        text = text.removesuffix(unit)
+    return text
+
+
+# --- code lists ------------------------------------------------------------------------------
+
+def parse_enum(value, label: str, allowed: tuple[str, ...], aliases: dict) -> str | None:
+    if is_empty(value):
+        return None
+    text = squeeze(cell_text(value))
+    text = aliases.get(text, text)
+    if text not in allowed:
+        raise RowRejected(f"{label}“{cell_text(value).strip()}”不在允许的取值({'/'.join(allowed)})中")
+    return text
+
+
+_TRUE, _FALSE = {"是", "Y", "YES", "TRUE"}, {"否", "N", "NO", "FALSE"}
+
+
+def parse_shi_fou(value, label: str) -> bool | None:
+    if is_empty(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = squeeze(cell_text(value)).upper()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise RowRejected(f"{label}“{cell_text(value).strip()}”应为“是”或“否”")

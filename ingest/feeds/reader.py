@@ -1,0 +1,379 @@
+"""Stream the data rows of one feed file (CSV or XLSX) with bounded memory.
+
+read_feed(path, mapping) yields FeedRow objects, one per data row, each either typed
+values ready for COPY or a reason to reject it. Title rows above the header, blank rows,
+repeated header rows and totals rows (合计/总计) are skipped and not counted as data.
+A file that cannot be trusted as a whole raises BatchRefused (Chinese message).
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ingest.batches import BatchRefused
+from ingest.feeds import normalize as nz
+from ingest.feeds.mapping import Column, Mapping
+
+HEADER_SCAN_ROWS = 30          # the header must appear within this many rows
+TOTAL_MARKS = {"合计", "总计", "小计"}
+CSV_DELIMITERS = (",", "\t", ";", "|")
+ZIP_MAGIC = b"PK\x03\x04"
+CHUNK = 1 << 20
+
+
+@dataclass
+class FeedRow:
+    line_no: int                 # physical CSV line / XLSX sheet row (1-based)
+    payload: str                 # original text: the raw CSV line(s), or XLSX cells as JSON
+    values: list | None = None   # typed values in Mapping.table_columns() order, then extra
+    reason: str | None = None    # why the row is rejected (values is None then)
+
+
+@dataclass
+class _Record:
+    line_no: int
+    payload: str
+    cells: list
+    is_last: bool = False
+    ends_with_newline: bool = True
+    open_quote: bool = False
+
+
+# --- format and encoding ---------------------------------------------------------------------
+
+def detect_encoding(path: Path) -> str:
+    """BOM first; otherwise UTF-8 if the whole file decodes as UTF-8, else GB18030."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"          # Excel's "Unicode text" export
+    for encoding in ("utf-8", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(CHUNK):
+                    if b"\x00" in chunk:
+                        raise BatchRefused("文件含有二进制内容（NUL 字节），不是 CSV 文本文件，请重新导出为 CSV")
+                    decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise BatchRefused("文件编码无法识别（既不是 UTF-8 也不是 GB18030），请以 UTF-8 或 GB18030 编码重新导出")
+
+
+def _check_format(path: Path) -> str:
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        if not head:
+            raise BatchRefused("XLSX 文件为空（0 字节），请重新导出")
+        if not head.startswith(ZIP_MAGIC):
+            raise BatchRefused("文件扩展名是 .xlsx，但内容不是 Excel 工作簿（可能是旧版 .xls、HTML 或 CSV 改了扩展名），请另存为 .xlsx 后重新报送")
+        return "xlsx"
+    if suffix == ".csv":
+        if head.startswith(ZIP_MAGIC):
+            raise BatchRefused("文件扩展名是 .csv，但内容是 Excel 工作簿，请另存为 CSV 或改扩展名为 .xlsx 后重新报送")
+        if head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise BatchRefused("文件扩展名是 .csv，但内容是旧版 Excel（.xls），请另存为 CSV 后重新报送")
+        return "csv"
+    raise BatchRefused(f"不支持的文件类型“{path.suffix}”，只接收 .csv 和 .xlsx")
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+class _LineFeeder:
+    """Hands lines to csv.reader and remembers which physical lines made each record."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.line_no = 0
+        self.lines: list[str] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.stream)
+        self.line_no += 1
+        self.lines.append(line)
+        return line
+
+
+def _sniff_delimiter(path: Path, encoding: str, mapping: Mapping) -> str:
+    """The delimiter that makes a header row appear in the first lines (comma by default)."""
+    with open(path, encoding=encoding, newline="") as fh:
+        sample = [line for _, line in zip(range(HEADER_SCAN_ROWS), fh)]
+    best, best_hits = ",", 0
+    for delim in CSV_DELIMITERS:
+        for cells in csv.reader(sample, delimiter=delim):
+            hits = len({c.name for c in map(mapping.find_column, cells) if c})
+            if hits > best_hits:
+                best, best_hits = delim, hits
+    return best
+
+
+def _csv_records(path: Path, mapping: Mapping) -> Iterator[_Record]:
+    encoding = detect_encoding(path)
+    delimiter = _sniff_delimiter(path, encoding, mapping)
+    with open(path, encoding=encoding, newline="") as fh:
+        feeder = _LineFeeder(fh)
+        reader = csv.reader(feeder, delimiter=delimiter)
+        pending: _Record | None = None
+        while True:
+            feeder.lines.clear()
+            start = feeder.line_no + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise BatchRefused(f"CSV 格式错误（第{start}行附近：{exc}），请检查引号和分隔符后重新导出") from None
+            raw = "".join(feeder.lines)
+            record = _Record(
+                line_no=start,
+                payload=raw.rstrip("\r\n"),
+                cells=cells,
+                ends_with_newline=raw.endswith(("\n", "\r")),
+                # an unterminated quoted field swallows everything up to the end of file
+                open_quote=raw.count('"') % 2 == 1,
+            )
+            if pending is not None:
+                yield pending
+            pending = record
+        if pending is not None:
+            pending.is_last = True
+            yield pending
+
+
+# --- XLSX ------------------------------------------------------------------------------------
+
+_CORRUPT_XLSX = "XLSX 文件已损坏或不完整（无法解压），可能传输中断，请重新导出并重新传送"
+
+
+def _open_workbook(path: Path):
+    import openpyxl   # imported here: CSV-only runs do not pay for it
+
+    if not zipfile.is_zipfile(path):
+        raise BatchRefused(_CORRUPT_XLSX)
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:   # BadZipFile, KeyError (missing part), XML errors ...
+        raise BatchRefused(f"{_CORRUPT_XLSX}（{type(exc).__name__}）") from None
+
+
+def _xlsx_payload(cells: list) -> str:
+    return json.dumps([nz.cell_text(c) if c is not None else None for c in cells], ensure_ascii=False)
+
+
+def _xlsx_rows(ws) -> Iterator[tuple[int, list]]:
+    ws.reset_dimensions()   # some exporters write a wrong <dimension>; read what is there
+    try:
+        for row_no, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = list(row)
+            while cells and cells[-1] is None:
+                cells.pop()
+            yield row_no, cells
+    except BatchRefused:
+        raise
+    except Exception as exc:   # a damaged sheet part shows up only while streaming it
+        raise BatchRefused(f"{_CORRUPT_XLSX}（{type(exc).__name__}）") from None
+
+
+def _xlsx_records(path: Path, mapping: Mapping, epoch_out: list) -> Iterator[_Record]:
+    """Rows of the first sheet that has a header row (a cover sheet before it is skipped)."""
+    wb = _open_workbook(path)
+    try:
+        epoch_out.append(getattr(wb, "epoch", nz.EXCEL_EPOCH))
+        chosen = None
+        for ws in wb.worksheets:
+            for row_no, cells in _xlsx_rows(ws):
+                if row_no > HEADER_SCAN_ROWS:
+                    break
+                if _header_hits(cells, mapping) >= mapping.header_threshold:
+                    chosen = ws
+                    break
+            if chosen is not None:
+                break
+        ws = chosen or (wb.worksheets[0] if wb.worksheets else None)
+        if ws is None:
+            raise BatchRefused("XLSX 文件中没有工作表")
+        for row_no, cells in _xlsx_rows(ws):
+            yield _Record(line_no=row_no, payload=_xlsx_payload(cells), cells=cells)
+    finally:
+        wb.close()
+
+
+# --- header and junk rows --------------------------------------------------------------------
+
+def _header_hits(cells: list, mapping: Mapping) -> int:
+    return len({c.name for c in map(mapping.find_column, cells) if c is not None})
+
+
+def _is_blank(cells: list) -> bool:
+    return all(nz.is_empty(c) for c in cells)
+
+
+def _is_total(cells: list) -> bool:
+    return any(isinstance(c, str) and nz.header_key(c) in TOTAL_MARKS for c in cells)
+
+
+@dataclass
+class _Header:
+    positions: list[tuple[int, Column]]   # cell index -> mapped column
+    extras: list[tuple[int, str]]         # cell index -> original header text (unknown column)
+    width: int
+
+
+def _resolve_header(cells: list, mapping: Mapping) -> _Header:
+    positions, extras, seen = [], [], set()
+    for i, cell in enumerate(cells):
+        if nz.is_empty(cell):
+            continue
+        col = mapping.find_column(cell)
+        if col is not None and col.name not in seen:
+            seen.add(col.name)
+            positions.append((i, col))
+        else:   # unknown, or a second column for the same field: keep it, in extra
+            text = nz.nfkc(str(cell)).strip()
+            key = text if text not in dict(extras).values() else f"{text}#{i + 1}"
+            extras.append((i, key))
+    missing = [c.headers[0] for c in mapping.required if c.name not in seen]
+    if missing:
+        raise BatchRefused(
+            f"缺少必需的列：{'、'.join(missing)}。请让{mapping.department}按约定表头重新导出，"
+            f"或在映射文件 mappings/{mapping.folder}.yml 中补充该列的表头写法")
+    return _Header(positions, extras, len(cells))
+
+
+# --- rows to typed values --------------------------------------------------------------------
+
+def _convert(cell, col: Column, mapping: Mapping, epoch: dt.datetime):
+    label = col.label
+    t = col.type
+    if t == "text":
+        return nz.parse_text(cell)
+    if t == "code":
+        return nz.parse_code(cell, label, col.pattern, col.pattern_hint, col.upper)
+    if t == "id_number":
+        return nz.parse_id_number(cell, label, mapping.department)
+    if t == "date":
+        return nz.parse_date(cell, label, epoch)
+    if t == "money_yuan":
+        return nz.parse_money(cell, label, "yuan")
+    if t == "money_wan":
+        return nz.parse_money(cell, label, "wan")
+    if t == "integer":
+        return nz.parse_integer(cell, label, col.units)
+    if t == "numeric":
+        return nz.parse_numeric(cell, label, col.units)
+    if t == "enum":
+        return nz.parse_enum(cell, label, col.values, col.aliases)
+    if t == "bool_shi_fou":
+        return nz.parse_shi_fou(cell, label)
+    raise AssertionError(t)
+
+
+def _typed_row(cells: list, header: _Header, mapping: Mapping, epoch) -> list:
+    """Values in Mapping.table_columns() order followed by the extra dict; or RowRejected."""
+    by_name: dict[str, object] = {}
+    extra: dict[str, object] = {}
+    problems: list[str] = []
+    for i, col in header.positions:
+        cell = cells[i] if i < len(cells) else None
+        try:
+            value = _convert(cell, col, mapping, epoch)
+        except nz.RowRejected as exc:
+            problems.append(str(exc))
+            continue
+        if value is None and not col.nullable:
+            problems.append(f"{col.label}为空（必填）")
+        if col.type == "id_number" and value and len(value) == 20:
+            if col.id_number_column:
+                by_name[col.id_number_column] = value[:18]
+            else:   # a disability number in an ID column: the ID is its first 18 chars
+                extra[f"{col.label}原值"] = value
+                value = value[:18]
+        elif col.id_number_column:
+            by_name[col.id_number_column] = value
+        by_name[col.name] = value
+    if problems:
+        raise nz.RowRejected("；".join(problems))
+    for i, text in header.extras:
+        if i < len(cells) and not nz.is_empty(cells[i]):
+            extra[text] = nz.cell_text(cells[i])
+    for i in range(header.width, len(cells)):   # XLSX cells right of the header
+        if not nz.is_empty(cells[i]):
+            extra[f"第{i + 1}列"] = nz.cell_text(cells[i])
+    names = [name for name, _, _ in mapping.table_columns()]
+    return [by_name.get(n) for n in names] + [json.dumps(extra, ensure_ascii=False) if extra else None]
+
+
+def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
+    """Yield every data row of the file; raise BatchRefused if the file cannot be trusted."""
+    path = Path(path)
+    kind = _check_format(path)
+    epoch_box: list = []
+    if kind == "csv":
+        if path.stat().st_size == 0:
+            raise BatchRefused("文件为空（0 字节），连表头都没有，请重新导出")
+        records = _csv_records(path, mapping)
+    else:
+        records = _xlsx_records(path, mapping, epoch_box)
+
+    header: _Header | None = None
+    header_keys: set[str] = set()
+    for rec in records:
+        epoch = epoch_box[0] if epoch_box else nz.EXCEL_EPOCH
+        if rec.open_quote and rec.is_last:
+            raise BatchRefused(f"文件在第{rec.line_no}行被截断（引号未闭合），文件不完整，请重新传送")
+        if header is None:
+            if _is_blank(rec.cells):
+                continue
+            if _header_hits(rec.cells, mapping) >= mapping.header_threshold:
+                header = _resolve_header(rec.cells, mapping)
+                header_keys = {nz.header_key(c) for c in rec.cells if not nz.is_empty(c)}
+                continue
+            if rec.line_no >= HEADER_SCAN_ROWS:
+                break
+            continue   # a title row above the header
+        if _is_blank(rec.cells):
+            continue
+        if _header_hits(rec.cells, mapping) >= mapping.header_threshold and \
+                {nz.header_key(c) for c in rec.cells if not nz.is_empty(c)} <= header_keys | set(mapping.header_index):
+            continue   # the header repeated mid-file (pages glued together)
+        if _is_total(rec.cells):
+            continue
+        if kind == "csv" and len(rec.cells) != header.width:
+            if rec.is_last and not rec.ends_with_newline and len(rec.cells) < header.width:
+                raise BatchRefused(
+                    f"文件在第{rec.line_no}行被截断（该行只有{len(rec.cells)}列，表头有{header.width}列，"
+                    f"且文件末尾没有换行），文件不完整，请重新传送")
+            if not (len(rec.cells) > header.width and _is_blank(rec.cells[header.width:])):
+                yield FeedRow(rec.line_no, rec.payload, reason=(
+                    f"本行有{len(rec.cells)}列，表头有{header.width}列，列数对不上"
+                    f"（可能有未加引号的逗号或换行），请核对该行"))
+                continue
+        try:
+            values = _typed_row(rec.cells, header, mapping, epoch)
+        except nz.RowRejected as exc:
+            yield FeedRow(rec.line_no, rec.payload, reason=str(exc))
+            continue
+        yield FeedRow(rec.line_no, rec.payload, values=values)
+
+    if header is None:
+        expected = "、".join(c.headers[0] for c in mapping.required) or \
+            "、".join(c.headers[0] for c in mapping.columns)
+        raise BatchRefused(
+            f"在文件前{HEADER_SCAN_ROWS}行中没有找到表头（应包含：{expected}）。"
+            f"请让{mapping.department}按约定表头重新导出，或在映射文件 mappings/{mapping.folder}.yml 中补充表头写法")

@@ -1,0 +1,177 @@
+"""Load platform resources into raw.platform_<resource>, one batch (= one transaction) each.
+
+Counting: rows_in counts the distinct (record_id, updated_at) items received plus the items
+rejected. An exact repeat of an item already received in this batch (same key and same
+updated_at, e.g. a page served twice) is loaded once and only reported in the batch
+message and the summary ('duplicates'), so rows_in = rows_loaded + rows_rejected holds.
+The same record with a later updated_at is a new version and is loaded too; staging keeps
+the latest.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any, Iterable
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from ingest.batches import open_batch
+from ingest.warehouse import ensure_raw_schema
+
+from .client import PlatformClient, parse_time
+from .resources import RESOURCES, MissingKey, Resource, get_resource
+
+log = logging.getLogger(__name__)
+
+SOURCE = "platform"
+COLUMNS = ("record_id", "updated_at", "is_deleted", "payload")
+
+TABLE_DDL = """
+create table if not exists {table} (
+    load_batch_id bigint not null references raw.load_batch (batch_id),
+    record_id     text not null,
+    updated_at    timestamptz not null,
+    is_deleted    boolean not null,
+    payload       jsonb not null
+);
+create index if not exists {name}_batch_idx on {table} (load_batch_id);
+create index if not exists {name}_key_idx on {table} (record_id, updated_at);
+comment on table {table} is '省级监测平台接口 {resource} 的原始记录：每次拉取收到的每个版本一行，payload 为原样条目';
+"""
+
+
+class PlatformLoadError(Exception):
+    """One or more resources failed; `summaries` holds the ones that loaded."""
+
+    def __init__(self, message: str, summaries: list[dict], failures: dict[str, str]):
+        super().__init__(message)
+        self.summaries = summaries
+        self.failures = failures
+
+
+def ensure_platform_tables(conn: psycopg.Connection, resources: Iterable[str] | None = None) -> None:
+    """Create raw.load_batch & co. and the raw table of each resource, if missing."""
+    ensure_raw_schema(conn)
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(4242002)")
+        for name in resources or RESOURCES:
+            res = get_resource(name)
+            conn.execute(TABLE_DDL.format(table=res.table, name=f"platform_{res.name}",
+                                          resource=res.name))
+
+
+def previous_watermark(conn: psycopg.Connection, resource: str, run_date: dt.date) -> dt.datetime | None:
+    """Watermark of the latest succeeded batch of an earlier run date (None: full pull)."""
+    row = conn.execute(
+        "select watermark from raw.load_batch where source = %s and entity = %s "
+        "and status = 'succeeded' and run_date < %s and watermark is not null "
+        "order by run_date desc, batch_id desc limit 1",
+        (SOURCE, resource, run_date),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool]:
+    """(record_id, updated_at, is_deleted) or MissingKey/ValueError with a Chinese reason."""
+    if not isinstance(item, dict):
+        raise ValueError(f"条目不是 JSON 对象（收到 {type(item).__name__}）")
+    record_id = res.record_id(item)
+    if item.get("updated_at") in (None, ""):
+        raise ValueError("缺少 updated_at")
+    updated_at = parse_time(item["updated_at"])
+    if updated_at is None:
+        raise ValueError(f"updated_at 不是合法的时间：{item['updated_at']!r}")
+    deleted = item.get("is_deleted", False)  # contract: always present; absent = not deleted
+    if not isinstance(deleted, bool):
+        raise ValueError(f"is_deleted 不是布尔值：{deleted!r}")
+    return record_id, updated_at, deleted
+
+
+def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: str,
+                  run_date: dt.date, *, ensure_tables: bool = True) -> dict:
+    """Pull one resource (incrementally from the last run's watermark) into its raw table.
+
+    A rerun for the same run_date replaces the earlier batch (its rows deleted, its status
+    'superseded') in the same transaction. Any failure rolls everything back and leaves a
+    'failed' batch (see ingest.batches.open_batch).
+    """
+    res = get_resource(resource)
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        raise RuntimeError("数据库连接处于未结束的事务中，无法保证批次原子性：请先提交或回滚")
+    if ensure_tables:
+        ensure_platform_tables(conn, [resource])
+    summary: dict[str, Any] = {"resource": resource, "run_date": run_date}
+    with open_batch(conn, source=SOURCE, entity=resource, origin=client.endpoint_url(resource),
+                    run_date=run_date) as batch:
+        # one loader per resource at a time; reruns queue up instead of interleaving
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{SOURCE}:{resource}",))
+        since = previous_watermark(conn, resource, run_date)
+        seen: set[tuple[str, dt.datetime]] = set()
+        position = duplicates = pages = 0
+        total = None
+        for page in client.iter_pages(resource, since):
+            pages += 1
+            if page.number == 1:
+                batch.watermark = page.server_time
+                total = page.total
+            rows = []
+            for item in page.items:
+                position += 1
+                try:
+                    record_id, updated_at, deleted = _check_item(res, item)
+                except (MissingKey, ValueError) as exc:
+                    batch.reject(position, json.dumps(item, ensure_ascii=False), str(exc))
+                    continue
+                if (record_id, updated_at) in seen:
+                    duplicates += 1
+                    continue
+                seen.add((record_id, updated_at))
+                rows.append((record_id, updated_at, deleted, json.dumps(item, ensure_ascii=False)))
+            if rows:
+                batch.copy_rows(res.table, COLUMNS, rows)
+        batch.rows_in = batch.rows_loaded + batch.rows_rejected
+        superseded = [r[0] for r in conn.execute(
+            "update raw.load_batch set status = 'superseded', "
+            "message = concat_ws('; ', message, %s::text) "
+            "where source = %s and entity = %s and run_date = %s and status = 'succeeded' "
+            "and batch_id <> %s returning batch_id",
+            (f"已被批次 {batch.batch_id} 取代", SOURCE, resource, run_date, batch.batch_id),
+        )]
+        if superseded:
+            conn.execute(f"delete from {res.table} where load_batch_id = any(%s)", (superseded,))
+        notes = [f"updated_since={since.isoformat() if since else '全量'}", f"页数 {pages}"]
+        if duplicates:
+            notes.append(f"重复条目 {duplicates} 条（同一主键与 updated_at）仅装载一次")
+        if total is not None and position - duplicates < total:
+            notes.append(f"收到 {position - duplicates} 条，少于平台声明的 total={total}")
+            log.warning("平台 %s：收到 %d 条，少于 total=%d", resource, position - duplicates, total)
+        batch.message = "；".join(notes)
+        summary.update(batch_id=batch.batch_id, rows_in=batch.rows_in,
+                       rows_loaded=batch.rows_loaded, rows_rejected=batch.rows_rejected,
+                       duplicates=duplicates, pages=pages, total=total, updated_since=since,
+                       watermark=batch.watermark, superseded=superseded)
+    log.info("平台 %s 装载完成：读入 %d，装载 %d，拒收 %d，重复 %d，取代批次 %s", resource,
+             summary["rows_in"], summary["rows_loaded"], summary["rows_rejected"], duplicates,
+             superseded or "无")
+    return summary
+
+
+def load_all(conn: psycopg.Connection, client: PlatformClient, run_date: dt.date,
+             resources: Iterable[str] | None = None) -> list[dict]:
+    """Load every resource (each its own batch); raise PlatformLoadError at the end if any failed."""
+    names = list(resources or RESOURCES)
+    ensure_platform_tables(conn, names)
+    summaries, failures = [], {}
+    for name in names:
+        try:
+            summaries.append(load_resource(conn, client, name, run_date, ensure_tables=False))
+        except Exception as exc:  # keep going: one resource's failure must not block the others
+            log.error("平台 %s 装载失败：%s", name, exc)
+            failures[name] = str(exc)
+    if failures:
+        raise PlatformLoadError(
+            "平台资源装载失败：" + "；".join(f"{k}：{v}" for k, v in failures.items()),
+            summaries, failures)
+    return summaries

@@ -1,0 +1,45 @@
+"""The short run summary `make run` prints: loads, marts, open issues, e-mails."""
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+
+
+def _exists(conn, name: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]
+
+
+def build_summary(conn: psycopg.Connection, run_date: dt.date) -> str:
+    out = [f"== 防返贫监测日流水线 运行日期 {run_date} =="]
+    out.append("-- 装载（本运行日期的批次）: 来源/对象  读入  装载  拒收  状态")
+    for source, entity, rows_in, loaded, rejected, statuses in conn.execute(
+        """select source, entity, sum(rows_in), sum(rows_loaded), sum(rows_rejected),
+                  string_agg(distinct status, ',')
+           from raw.load_batch where run_date = %s and status <> 'superseded'
+           group by 1, 2 order by 1 = 'platform' desc, 1, 2""", (run_date,)).fetchall():
+        label = entity if source == "platform" else source
+        out.append(f"   {source + '/' + label if source == 'platform' else label:<34}"
+                   f"{rows_in:>9}{loaded:>9}{rejected:>7}  {statuses}")
+    for origin, message in conn.execute(
+            "select origin, message from raw.load_batch where run_date=%s and status='failed' "
+            "order by batch_id", (run_date,)).fetchall():
+        out.append(f"   !! 失败 {origin}: {message}")
+    out.append("-- 数据集市 (marts): 表  行数")
+    for (table,) in conn.execute(
+            "select table_name from information_schema.tables where table_schema='marts' "
+            "order by table_name").fetchall():
+        n = conn.execute(f'select count(*) from marts."{table}"').fetchone()[0]
+        out.append(f"   {table:<34}{n:>9}")
+    if _exists(conn, "dq.issue"):
+        out.append("-- 未解决问题（按规则）")
+        for rule_id, n, new in conn.execute(
+                "select rule_id, count(*), count(*) filter (where first_detected_on=%s) "
+                "from dq.issue where status='open' group by 1 order by 1", (run_date,)).fetchall():
+            out.append(f"   {rule_id:<10}{n:>7}  (今日新增 {new})")
+    if _exists(conn, "dq.alert_delivery"):
+        rows = conn.execute("select channel, subject from dq.alert_delivery where run_date=%s "
+                            "order by sent_at", (run_date,)).fetchall()
+        out.append(f"-- 预警邮件：{len(rows)} 封")
+        out += [f"   [{c}] {s}" for c, s in rows]
+    return "\n".join(out)
