@@ -46,6 +46,8 @@ def warehouse_url() -> str:
 
 
 def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
+    """Autocommit by default: loaders open one explicit transaction per batch."""
+    kwargs.setdefault("autocommit", True)
     return psycopg.connect(url or warehouse_url(), **kwargs)
 
 

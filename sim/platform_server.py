@@ -125,8 +125,9 @@ class PlatformState:
         self._anon = 0
         self.listing_requests = 0
         self.stats: dict[str, int] = {}
-        if data_dir is not None:
-            self._load(Path(data_dir))
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        if self.data_dir is not None:
+            self._load(self.data_dir)
 
     # -- data -------------------------------------------------------------------------
     def _load(self, data_dir: Path) -> None:
@@ -145,6 +146,15 @@ class PlatformState:
                         raise ValueError(f"{path}:{line_no}: not JSON: {exc}") from None
                     self._put(resource, record, loaded_at)
             log.info("loaded %d %s", len(self._entries[resource]), resource)
+
+    def reload(self) -> None:
+        """Re-read the data files (e.g. after the generator wrote another day); replaces all data."""
+        if self.data_dir is None:
+            return
+        with self.lock:
+            self._entries = {r: {} for r in KEYS}
+            self._sorted = {r: None for r in KEYS}
+            self._load(self.data_dir)
 
     def _put(self, resource: str, record: Any, fallback_ts: dt.datetime) -> None:
         rid = _record_key(resource, record)
@@ -445,6 +455,9 @@ class SimulatorHandle:
     def revoke_tokens(self) -> None:
         self.state.revoke_tokens()
 
+    def reload(self) -> None:
+        self.state.reload()
+
     def set_now(self, value: dt.datetime | str | None) -> None:
         self.state.set_now(value)
 
@@ -511,6 +524,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rate-overlap", type=float, default=0.0)
     p.add_argument("--retry-after", type=int, default=1)
     p.add_argument("--fail-first-n", type=int, default=0)
+    p.add_argument("--fail-status", default="503", help="HTTP status for --fail-first-n, or 'drop'")
+    p.add_argument("--forbidden", default="", help="comma-separated resources answered with 403")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args(argv)
@@ -520,7 +535,9 @@ def main(argv: list[str] | None = None) -> None:
                           client_secret=a.client_secret, token_ttl=a.token_ttl, now=a.now,
                           rate_429=a.rate_429, rate_5xx=a.rate_5xx, rate_drop=a.rate_drop,
                           rate_overlap=a.rate_overlap, retry_after=a.retry_after,
-                          fail_first_n=a.fail_first_n, seed=a.seed)
+                          fail_first_n=a.fail_first_n, seed=a.seed,
+                          fail_status=a.fail_status if a.fail_status == "drop" else int(a.fail_status),
+                          forbidden=tuple(x for x in a.forbidden.split(",") if x))
     print(f"platform simulator listening on {sim.url}", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -129,7 +129,7 @@ def _supersede(conn, mapping: Mapping, file_date: dt.date, new_batch_id: int) ->
             sql.Identifier("raw", table_name(mapping.folder))), (old,))
         conn.execute(
             "update raw.load_batch set status = 'superseded', "
-            "message = concat_ws('；', message, %s) where batch_id = any(%s)",
+            "message = concat_ws('；', message, %s::text) where batch_id = any(%s)",
             (f"已被更正文件的批次 {new_batch_id} 取代", old))
     return old
 

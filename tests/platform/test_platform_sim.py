@@ -141,3 +141,25 @@ def test_cli_help(capsys):
     with pytest.raises(SystemExit):
         sim_main(["--help"])
     assert "--rate-429" in capsys.readouterr().out
+
+
+def test_reload_picks_up_rewritten_files(tmp_path):
+    path = tmp_path / "platform" / "grids.jsonl"
+    path.parent.mkdir()
+    row = {"grid_id": "G1", "village_code": "341225103204", "name": "一组", "level": "组级",
+           "updated_at": "2026-11-01T00:00:00+08:00", "is_deleted": False}
+    path.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    with start_simulator(tmp_path, client_secret="s") as sim:
+        tok = token(sim, "s")
+        assert get(sim, "grids", tok).json()["total"] == 1
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({**row, "grid_id": "G2"}, ensure_ascii=False) + "\n")
+        sim.reload()
+        assert [i["grid_id"] for i in get(sim, "grids", tok).json()["items"]] == ["G1", "G2"]
+
+
+def test_bad_data_file_fails_loudly(tmp_path):
+    (tmp_path / "platform").mkdir()
+    (tmp_path / "platform" / "visits.jsonl").write_text('{"visit_id": "V1"}\n{oops\n')
+    with pytest.raises(ValueError, match="visits.jsonl:2"):
+        start_simulator(tmp_path)
