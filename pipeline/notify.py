@@ -1,49 +1,134 @@
-"""Pipeline-failure e-mails to the data engineers (separate from supervisors' digests)."""
+"""Pipeline-failure e-mails to the data engineers (separate from supervisors' digests).
+
+`notify_engineers_on_failure` is every task's on_failure_callback: Airflow calls it once a task
+has failed after its retries. The message goes to the routing file's `engineers` (the fallback
+recipient if none), is written to the outbox (OUTBOX_DIR) and, when ALERT_SMTP_CONN_ID names an
+Airflow SMTP connection, sent through it. The callback never raises: a broken mail setup must
+not hide the task's own failure.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import html
 import logging
 import os
+import re
+import traceback
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+MAX_ERROR_CHARS = 8000
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@")
+_SECRET_KV = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|client_secret|api_key)(\s*[=:]\s*)([^\s&,;'\"]+)")
 
 
-def build_failure_message(dag_id: str, task_id: str, run_id: str, try_number, error: str,
-                          sender, engineers) -> EmailMessage:
+def scrub(text: str) -> str:
+    """Mask personal data and credentials in error text."""
+    from expectations.alerts.masking import mask_text
+
+    text = _URL_PASSWORD.sub(r"\1***@", text)
+    text = _SECRET_KV.sub(r"\1\2***", text)
+    return mask_text(text)
+
+
+def _error_text(exc) -> str:
+    if exc is None:
+        return "未知错误（回调未收到异常信息）"
+    if isinstance(exc, BaseException):
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return tb if len(tb) <= MAX_ERROR_CHARS else "……（前略）\n" + tb[-MAX_ERROR_CHARS:]
+    return str(exc)[:MAX_ERROR_CHARS]
+
+
+def failure_facts(context) -> dict:
+    """What the e-mail says, read defensively from an Airflow (2 or 3) task context."""
+    ti = context.get("task_instance") or context.get("ti")
+    dag_run = context.get("dag_run")
+    g = lambda obj, attr, default="?": (getattr(obj, attr, None) if obj is not None else None) or default  # noqa: E731
+    exc = context.get("exception")
+    try:
+        log_url = ti.log_url if ti is not None else ""
+    except Exception:   # log_url needs Airflow config; never let it stop the e-mail
+        log_url = ""
+    map_index = getattr(ti, "map_index", None)
+    return {
+        "dag_id": g(ti, "dag_id", g(context.get("dag"), "dag_id")),
+        "task_id": g(ti, "task_id", g(context.get("task"), "task_id")),
+        "run_id": g(ti, "run_id", context.get("run_id") or g(dag_run, "run_id")),
+        "map_index": map_index if map_index is not None and map_index >= 0 else None,
+        "try_number": g(ti, "try_number"),
+        "max_tries": getattr(ti, "max_tries", None),
+        "logical_date": str(context.get("logical_date") or g(dag_run, "logical_date", "")),
+        "hostname": g(ti, "hostname", ""),
+        "log_url": str(log_url or ""),
+        "error_type": type(exc).__name__ if isinstance(exc, BaseException) else "",
+        "error_message": scrub(str(exc))[:1000] if exc is not None else "未知错误",
+        "error": scrub(_error_text(exc)),
+    }
+
+
+def build_failure_message(facts: dict, sender, engineers) -> EmailMessage:
+    f = facts
+    task = f"{f['dag_id']}.{f['task_id']}" + (f"[{f['map_index']}]" if f["map_index"] is not None else "")
     msg = EmailMessage()
-    msg["Subject"] = f"【数据平台故障】{dag_id}.{task_id} 运行失败（{run_id}）"
+    msg["Subject"] = f"【数据平台故障】{task} 重试后仍失败（{f['run_id']}）"
     msg["From"] = formataddr((sender.name, sender.email))
     msg["To"] = ", ".join(formataddr((e.name, e.email)) for e in engineers)
+    msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid(domain=sender.email.split("@")[-1])
-    text = (f"任务 {dag_id}.{task_id} 在重试后仍然失败。\n运行：{run_id}\n尝试次数：{try_number}\n"
-            f"错误：{error}\n\n请查看 Airflow 任务日志处理。")
+    msg["X-FPR-Failure"] = f"{f['dag_id']}.{f['task_id']}"
+    tries = f"{f['try_number']}" + (f"（最多重试 {f['max_tries']} 次）" if f["max_tries"] is not None else "")
+    lines = [("任务", task), ("运行", f["run_id"]), ("逻辑日期", f["logical_date"]), ("尝试次数", tries),
+             ("主机", f["hostname"]), ("日志", f["log_url"]),
+             ("错误", f"{f['error_type']}: {f['error_message']}" if f["error_type"] else f["error_message"])]
+    text = (f"任务 {task} 在重试后仍然失败，需要数据工程师处理。\n\n"
+            + "\n".join(f"{k}：{v}" for k, v in lines if v) + f"\n\n错误详情：\n{f['error']}\n\n"
+            "请查看 Airflow 任务日志；修复后可在 Airflow 中清除该任务重跑。\n"
+            "（本邮件只发给数据工程师，不发给督导人员；个人信息与口令已脱敏。）")
     msg.set_content(text)
-    msg.add_alternative(f"<pre>{html.escape(text)}</pre>", subtype="html")
+    rows = "".join(f"<tr><th align=\"left\">{html.escape(k)}</th><td>"
+                   + (f'<a href="{html.escape(v, quote=True)}">{html.escape(v)}</a>'
+                      if k == "日志" and v.startswith(("http://", "https://")) else html.escape(str(v)))
+                   + "</td></tr>" for k, v in lines if v)
+    msg.add_alternative(
+        f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"></head><body>
+<h3>任务 {html.escape(task)} 在重试后仍然失败</h3>
+<table border="1" cellspacing="0" cellpadding="4">{rows}</table>
+<h4>错误详情</h4><pre style="white-space:pre-wrap">{html.escape(f['error'])}</pre>
+<p style="color:#666">本邮件只发给数据工程师，不发给督导人员；个人信息与口令已脱敏。</p></body></html>""",
+        subtype="html")
     return msg
 
 
-def notify_engineers_on_failure(context) -> None:
-    """Airflow on_failure_callback: runs once a task has failed after its retries."""
-    from expectations.alerts import delivery, masking, routing
+def outbox_dir() -> Path:
+    return Path(os.environ.get("OUTBOX_DIR", Path(__file__).resolve().parent.parent / "var" / "outbox"))
 
-    ti = context.get("task_instance") or context.get("ti")
-    dag_id = getattr(ti, "dag_id", "?")
-    task_id = getattr(ti, "task_id", "?")
-    run_id = getattr(ti, "run_id", "?")
-    error = masking.mask_text(str(context.get("exception") or "未知错误"))[:4000]
-    route = routing.load_routing()
-    msg = build_failure_message(dag_id, task_id, run_id, getattr(ti, "try_number", "?"), error,
-                                route.sender, route.engineers or [route.fallback])
-    outbox = Path(os.environ.get("OUTBOX_DIR", Path(__file__).resolve().parent.parent / "var" / "outbox"))
-    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    delivery.write_eml(msg, outbox, f"failure_{dag_id}_{task_id}_{stamp}")
-    conn_id = os.environ.get("ALERT_SMTP_CONN_ID")
-    if conn_id:
+
+def notify_engineers_on_failure(context) -> dict:
+    """Airflow on_failure_callback. Returns {'eml': path, 'status': 'outbox'|'smtp'|'smtp_failed'|'error'}."""
+    try:
+        from expectations.alerts import delivery, routing
+
+        facts = failure_facts(context)
+        route = routing.load_routing()
+        msg = build_failure_message(facts, route.sender, route.engineers or [route.fallback])
+        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{facts['dag_id']}_{facts['task_id']}")
+        outbox = outbox_dir()
+        eml = delivery.write_eml(msg, outbox, f"failure_{safe}_{stamp}")
+        conn_id = os.environ.get("ALERT_SMTP_CONN_ID")
+        if not conn_id:
+            log.warning("未配置 ALERT_SMTP_CONN_ID：故障邮件只写入发件箱 %s", eml)
+            return {"eml": str(eml), "status": "outbox"}
         try:
             delivery.send_smtp(msg, conn_id)
         except Exception:  # the .eml stays in the outbox; never hide the original failure
-            log.exception("故障邮件发送失败，已保存在发件箱 %s", outbox)
+            log.exception("故障邮件发送失败，已保存在发件箱 %s", eml)
+            return {"eml": str(eml), "status": "smtp_failed"}
+        log.info("故障邮件已发送给数据工程师：%s", msg["To"])
+        return {"eml": str(eml), "status": "smtp"}
+    except Exception:
+        log.exception("故障通知回调本身出错（任务的原始错误见上方日志）")
+        return {"eml": None, "status": "error"}

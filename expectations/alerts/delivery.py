@@ -33,11 +33,26 @@ comment on table dq.alert_delivery is '已发送的预警摘要邮件（同一�
 """
 
 
+class DeliveryError(RuntimeError):
+    """SMTP failed after every attempt; the message is still in the outbox."""
+
+    def __init__(self, message: str, eml: Path):
+        super().__init__(message)
+        self.eml = eml
+
+
+def ensure(conn: psycopg.Connection) -> None:
+    conn.execute(DELIVERY_DDL)
+
+
 def content_hash(msg: EmailMessage) -> str:
-    # Message-ID differs every build; hash what the reader sees.
-    body = msg.get_body(("plain",))
-    text = body.get_content() if body else ""
-    return hashlib.sha256(f"{msg['To']}\n{msg['Subject']}\n{text}".encode()).hexdigest()
+    """Hash of what the reader gets (Message-ID and Date differ every build): recipients,
+    subject, plain text and attachments."""
+    h = hashlib.sha256(f"{msg['To']}\n{msg['Subject']}\n".encode())
+    for part in msg.walk():
+        if part.get_content_type() in ("text/plain", "text/csv") or part.get_filename():
+            h.update(part.get_payload(decode=True) or b"")
+    return h.hexdigest()
 
 
 def already_sent(conn: psycopg.Connection, key: str, digest: str) -> bool:
@@ -54,16 +69,26 @@ def write_eml(msg: EmailMessage, outbox: Path, name: str) -> Path:
     return path
 
 
-def send_smtp(msg: EmailMessage, conn_id: str, attempts: int = 3, backoff: float = 2.0) -> None:
+def send_smtp(msg: EmailMessage, conn_id: str, attempts: int | None = None,
+              backoff: float | None = None) -> None:
+    """Send through the Airflow SMTP connection `conn_id` (host, port, login/password; STARTTLS
+    unless its extra says disable_tls, implicit TLS unless disable_ssl). The hook's own
+    send_email_smtp() builds a bare HTML message, so the ready multipart message goes through
+    the hook's logged-in client. Retried `attempts` times (ALERT_SMTP_ATTEMPTS, default 3) with
+    a growing pause (ALERT_SMTP_BACKOFF seconds, default 5), then the last error is raised."""
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
+    attempts = attempts or int(os.environ.get("ALERT_SMTP_ATTEMPTS", "3"))
+    backoff = float(os.environ.get("ALERT_SMTP_BACKOFF", "5")) if backoff is None else backoff
     for attempt in range(1, attempts + 1):
         try:
             with SmtpHook(smtp_conn_id=conn_id) as hook:
-                hook.get_conn()._smtp_client.send_message(msg)
+                refused = hook._smtp_client.send_message(msg)
+            if refused:
+                log.warning("SMTP 服务器拒收部分收件人：%s", refused)
             return
         except Exception as exc:  # transient SMTP trouble: retry, then report
-            log.warning("SMTP 发送失败（第 %s 次）：%s", attempt, exc)
+            log.warning("SMTP 发送失败（第 %s/%s 次）：%s", attempt, attempts, exc)
             if attempt == attempts:
                 raise
             time.sleep(backoff * attempt)
@@ -71,16 +96,21 @@ def send_smtp(msg: EmailMessage, conn_id: str, attempts: int = 3, backoff: float
 
 def deliver(conn: psycopg.Connection, msg: EmailMessage, *, key: str, run_date: dt.date,
             outbox: Path, name: str) -> str:
-    """Returns 'skipped' (already sent), 'outbox' or 'smtp'."""
+    """Returns 'skipped' (this exact digest was already sent), 'outbox' or 'smtp'.
+    Raises DeliveryError when SMTP fails after its retries; the .eml stays in the outbox and
+    nothing is recorded, so the next run (or the task's retry) sends it again."""
     conn.execute(DELIVERY_DDL)
     digest = content_hash(msg)
     if already_sent(conn, key, digest):
         return "skipped"
-    write_eml(msg, outbox, name)             # always kept: the outbox is the record
+    eml = write_eml(msg, outbox, f"{name}_{digest[:8]}")   # always kept: the outbox is the record
     conn_id = os.environ.get("ALERT_SMTP_CONN_ID")
     channel = "outbox"
     if conn_id:
-        send_smtp(msg, conn_id)
+        try:
+            send_smtp(msg, conn_id)
+        except Exception as exc:
+            raise DeliveryError(f"SMTP 发送失败，邮件保存在 {eml}：{exc}", eml) from exc
         channel = "smtp"
     conn.execute(
         "insert into dq.alert_delivery (digest_key, content_hash, run_date, channel, recipients, subject) "

@@ -74,7 +74,7 @@ def sha256_of(path: Path) -> str:
 
 
 def list_files(folder_dir: Path, folder: str) -> tuple[list[_Candidate], list[FileSummary]]:
-    """Well-named files sorted by (date, name); badly named ones as 'ignored' summaries."""
+    """Well-named files sorted by date (one per date); the others as 'ignored' summaries."""
     found, ignored = [], []
     if not folder_dir.is_dir():
         return found, ignored
@@ -93,8 +93,16 @@ def list_files(folder_dir: Path, folder: str) -> tuple[list[_Candidate], list[Fi
                 f"文件名不符合约定 {folder}_YYYYMMDD.csv 或 .xlsx，未装载")))
             continue
         found.append(_Candidate(path, file_date))
-    found.sort(key=lambda c: (c.file_date, c.path.name))
-    return found, ignored
+    # Two files for one day (.csv and .xlsx): the newest delivery wins; loading both would
+    # make them supersede each other on every run.
+    newest: dict[dt.date, _Candidate] = {}
+    for cand in sorted(found, key=lambda c: (c.path.stat().st_mtime, c.path.name)):
+        newest[cand.file_date] = cand
+    for cand in found:
+        if newest[cand.file_date] is not cand:
+            ignored.append(FileSummary(folder, cand.path.name, cand.file_date, "ignored", message=(
+                f"同一天还有更新的文件 {newest[cand.file_date].path.name}，以它为准，本文件未装载")))
+    return sorted(newest.values(), key=lambda c: c.file_date), ignored
 
 
 def _decide(conn, folder: str, cand: _Candidate, sha: str) -> str:
@@ -236,5 +244,12 @@ def load_all(conn: psycopg.Connection, landing_dir: Path, run_date: dt.date,
     """load_folder for every landing folder (default: all 15); never raises for a bad file."""
     summaries: list[FileSummary] = []
     for folder in folders or FOLDERS:
-        summaries.extend(load_folder(conn, landing_dir, folder, run_date))
+        try:
+            summaries.extend(load_folder(conn, landing_dir, folder, run_date))
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise
+        except Exception as exc:   # a broken mapping file stops its own folder only
+            log.exception("feed %s: cannot load the folder", folder)
+            summaries.append(FileSummary(folder, None, None, "failed",
+                                         message=f"无法装载该目录（映射文件或建表出错）：{exc}"))
     return summaries

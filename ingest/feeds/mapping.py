@@ -57,7 +57,7 @@ class Column:
     id_number_column: str | None = None  # id_number kept whole here; first 18 chars go there
     comment: str | None = None
 
-    @property
+    @functools.cached_property
     def label(self) -> str:
         """Header text without its value list, for messages: 救助类型(…) -> 救助类型."""
         return re.sub(r"[(（][^()（）]*/[^()（）]*[)）]$", "", self.headers[0])

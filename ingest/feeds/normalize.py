@@ -14,7 +14,6 @@ from decimal import Decimal, InvalidOperation
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)   # Windows 1900 date system (with its leap-year bug)
 INT4_MAX = 2**31 - 1
-NULL_MARKS = {"-", "--", "—", "——", "/", "无"}   # how exports spell "no amount"
 
 
 class RowRejected(Exception):
@@ -23,17 +22,18 @@ class RowRejected(Exception):
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
 _BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")"})
-_WS = re.compile(r"\s+")
 
 
 def nfkc(value: str) -> str:
     """Full-width to half-width (digits, letters, brackets, spaces), zero-width chars removed."""
+    if value.isascii():   # the common case, and NFKC leaves ASCII alone
+        return value
     return unicodedata.normalize("NFKC", value).translate(_ZERO_WIDTH)
 
 
 def squeeze(value: str) -> str:
     """nfkc and every whitespace removed: for codes, IDs, enums and numbers."""
-    return _WS.sub("", nfkc(value))
+    return "".join(nfkc(value).split())
 
 
 def header_key(value) -> str:
@@ -45,7 +45,13 @@ def header_key(value) -> str:
 
 
 def is_empty(value) -> bool:
-    return value is None or (isinstance(value, str) and not squeeze(value))
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    if value.isascii():
+        return not value.strip()
+    return not squeeze(value)
 
 
 def cell_text(value) -> str:
@@ -91,6 +97,17 @@ _SCI = re.compile(r"[+-]?\d+(\.\d*)?E[+-]?\d+", re.IGNORECASE)
 _ID = re.compile(r"\d{15}|\d{17}[\dX]|\d{17}[\dX]\d{2}")
 
 
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def id_check_digit_ok(text: str) -> bool:
+    """GB 11643-1999 check digit of an 18-character ID number."""
+    if not re.fullmatch(r"\d{17}[\dX]", text):
+        return False
+    total = sum(int(d) * w for d, w in zip(text[:17], _WEIGHTS))
+    return "10X98765432"[total % 11] == text[17]
+
+
 def parse_id_number(value, label: str, department: str) -> str | None:
     """Normalised ID number (15 or 18 chars) or disability certificate number (20 chars).
 
@@ -103,8 +120,10 @@ def parse_id_number(value, label: str, department: str) -> str | None:
     if isinstance(value, bool):
         raise RowRejected(f"{label}“{value}”不是证件号码")
     if isinstance(value, (int, float)):
-        # Excel keeps 15 significant digits: an 18-digit number in a numeric cell is lost.
-        if isinstance(value, float) and not value.is_integer() or abs(value) >= 10**15:
+        # Excel keeps 15 significant digits: an 18-digit number in a numeric cell is lost,
+        # unless the file holds the exact integer (not Excel) and its check digit proves it.
+        exact = isinstance(value, int) and (value < 10**15 or id_check_digit_ok(str(value)))
+        if not exact and (isinstance(value, float) and not value.is_integer() or abs(value) >= 10**15):
             raise RowRejected(f"{label}被Excel存成了数字({value:.5E})，{redo}")
         value = str(int(value))
     text = squeeze(str(value)).lstrip("'").upper()
@@ -120,11 +139,12 @@ def parse_id_number(value, label: str, department: str) -> str | None:
 # --- dates -----------------------------------------------------------------------------------
 
 _DATE_PATTERNS = (
-    re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"),
+    re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:T?\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"),
     re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?"),
     re.compile(r"(\d{4})(\d{2})(\d{2})"),
 )
-_SERIAL = re.compile(r"\d{1,5}(\.\d+)?")
+_SERIAL = re.compile(r"\d{5}(\.\d+)?")
+MIN_SERIAL = 10000   # 1927-05-18: a smaller number (2026, 305) is not a date in these feeds
 _MIN_DATE, _MAX_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
 
 
@@ -146,7 +166,7 @@ def parse_date(value, label: str, epoch: dt.datetime = EXCEL_EPOCH) -> dt.date |
     elif isinstance(value, (int, float)):
         if 19000101 <= value <= 21001231 and float(value).is_integer():  # 20260305 as a number
             return parse_date(str(int(value)), label, epoch)
-        if not 1 <= value < 2958466:
+        if not MIN_SERIAL <= value < 2958466:
             raise RowRejected(bad)
         result = _serial_to_date(value, epoch)
     else:
@@ -160,7 +180,7 @@ def parse_date(value, label: str, epoch: dt.datetime = EXCEL_EPOCH) -> dt.date |
                 except ValueError:
                     raise RowRejected(f"{label}“{str(value).strip()}”不是真实存在的日期") from None
                 break
-        if result is None and _SERIAL.fullmatch(text):
+        if result is None and _SERIAL.fullmatch(text) and float(text) >= MIN_SERIAL:
             result = _serial_to_date(float(text), epoch)   # an Excel serial that became text
         if result is None:
             raise RowRejected(bad)
@@ -190,15 +210,16 @@ def _decimal(value, label: str, what: str) -> Decimal:
 
 
 def parse_money(value, label: str, unit: str = "yuan") -> Decimal | None:
-    """1,234.50 / 1234.5元 / ¥1234.5 / empty -> Decimal in the column's unit (元 or 万元)."""
+    """1,234.50 / 1234.5元 / ¥1234.5 / empty -> Decimal in the column's unit (元 or 万元).
+
+    Only an empty cell is NULL: `--` or `待核` is rejected, not guessed to mean "none".
+    """
     if is_empty(value):
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _decimal(value, label, "金额")
     original = str(value).strip()
     text = squeeze(original).replace(",", "").lstrip("¥").removeprefix("RMB")
-    if text in NULL_MARKS:
-        return None
     factor = Decimal(1)
     if text.endswith("万元") or text.endswith("万"):
         text = text.removesuffix("元").removesuffix("万")

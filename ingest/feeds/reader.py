@@ -64,10 +64,13 @@ def detect_encoding(path: Path) -> str:
                     if b"\x00" in chunk:
                         raise BatchRefused("文件含有二进制内容（NUL 字节），不是 CSV 文本文件，请重新导出为 CSV")
                     decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-            return encoding
         except UnicodeDecodeError:
             continue
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:   # everything decoded but the last, half-written character
+            raise BatchRefused("文件末尾被截断（最后一个字符不完整），文件不完整，请重新传送") from None
+        return encoding
     raise BatchRefused("文件编码无法识别（既不是 UTF-8 也不是 GB18030），请以 UTF-8 或 GB18030 编码重新导出")
 
 
@@ -225,7 +228,14 @@ def _is_blank(cells: list) -> bool:
 
 
 def _is_total(cells: list) -> bool:
-    return any(isinstance(c, str) and nz.header_key(c) in TOTAL_MARKS for c in cells)
+    return any(isinstance(c, str) and "计" in c and nz.header_key(c) in TOTAL_MARKS for c in cells)
+
+
+def _may_be_header(cells: list, header: "_Header", header_keys: set[str]) -> bool:
+    """Cheap pre-check before matching a whole row against the header synonyms."""
+    for i, _ in header.positions[:1]:
+        return i < len(cells) and isinstance(cells[i], str) and nz.header_key(cells[i]) in header_keys
+    return False
 
 
 @dataclass
@@ -284,7 +294,7 @@ def _convert(cell, col: Column, mapping: Mapping, epoch: dt.datetime):
     raise AssertionError(t)
 
 
-def _typed_row(cells: list, header: _Header, mapping: Mapping, epoch) -> list:
+def _typed_row(cells: list, header: _Header, mapping: Mapping, epoch, names: list[str]) -> list:
     """Values in Mapping.table_columns() order followed by the extra dict; or RowRejected."""
     by_name: dict[str, object] = {}
     extra: dict[str, object] = {}
@@ -315,7 +325,6 @@ def _typed_row(cells: list, header: _Header, mapping: Mapping, epoch) -> list:
     for i in range(header.width, len(cells)):   # XLSX cells right of the header
         if not nz.is_empty(cells[i]):
             extra[f"第{i + 1}列"] = nz.cell_text(cells[i])
-    names = [name for name, _, _ in mapping.table_columns()]
     return [by_name.get(n) for n in names] + [json.dumps(extra, ensure_ascii=False) if extra else None]
 
 
@@ -333,6 +342,7 @@ def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
 
     header: _Header | None = None
     header_keys: set[str] = set()
+    names = [name for name, _, _ in mapping.table_columns()]
     for rec in records:
         epoch = epoch_box[0] if epoch_box else nz.EXCEL_EPOCH
         if rec.open_quote and rec.is_last:
@@ -349,7 +359,8 @@ def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
             continue   # a title row above the header
         if _is_blank(rec.cells):
             continue
-        if _header_hits(rec.cells, mapping) >= mapping.header_threshold and \
+        if _may_be_header(rec.cells, header, header_keys) and \
+                _header_hits(rec.cells, mapping) >= mapping.header_threshold and \
                 {nz.header_key(c) for c in rec.cells if not nz.is_empty(c)} <= header_keys | set(mapping.header_index):
             continue   # the header repeated mid-file (pages glued together)
         if _is_total(rec.cells):
@@ -365,7 +376,7 @@ def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
                     f"（可能有未加引号的逗号或换行），请核对该行"))
                 continue
         try:
-            values = _typed_row(rec.cells, header, mapping, epoch)
+            values = _typed_row(rec.cells, header, mapping, epoch, names)
         except nz.RowRejected as exc:
             yield FeedRow(rec.line_no, rec.payload, reason=str(exc))
             continue

@@ -34,6 +34,10 @@ def ensure_feed_table(conn: psycopg.Connection, mapping: Mapping) -> None:
     table = table_name(mapping.folder)
     ident = sql.Identifier("raw", table)
     with conn.transaction():
+        missing_audit = conn.execute("select to_regclass('raw.rejected_row') is null").fetchone()[0]
+    if missing_audit:   # a fresh warehouse: the shared audit tables come first
+        ensure_raw_schema(conn)
+    with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(4242002)")
         existing = {r[0] for r in conn.execute(
             "select column_name from information_schema.columns "

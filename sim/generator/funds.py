@@ -171,7 +171,8 @@ class Funds:
         paid = [p for p in self.projects if p["approved_on"] <= ctx.day(40) and p["pid"] != self.revised and p["county"] == COUNTY]
         picks = rng.sample(paid, 6)
         for p in picks[:3]:  # FUND-02: an extra payment pushes the total to ~130% of approval
-            self.pay(p, ctx.rand_date(rng, p["approved_on"] + timedelta(days=10), ctx.day(6)), p["approved"] * 10000 * 0.4)
+            already = sum(r["amount"] for r in self.feeds.rows["fund_payment"] if r["pid"] == p["pid"])
+            self.pay(p, ctx.rand_date(rng, p["approved_on"] + timedelta(days=10), ctx.day(6)), p["approved"] * 10000 * 1.3 - already)
             ctx.plant("FUND-02", p["pid"], "paid > approved")
         for p in picks[3:]:  # FUND-03: an advance payment 20 days before approval
             self.pay(p, p["approved_on"] - timedelta(days=20), 5000)

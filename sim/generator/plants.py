@@ -38,7 +38,8 @@ class Planter:
     def free_households(self, n: int, pred=lambda h: True) -> list[dict]:
         """Households with no case at all, not yet used by a plant, with living members."""
         pool = [h for h in self.W["households"] if h["household_id"] not in self.used_h and h["household_id"] not in self.case_h
-                and not h["is_deleted"] and any(p["status"] == "正常" for p in self.members[h["household_id"]]) and pred(h)]
+                and not h["is_deleted"] and pred(h)
+                and any(p["status"] == "正常" and p["id_type"] == "居民身份证" for p in self.members[h["household_id"]])]
         out = self.rng.sample(pool, n)
         self.used_h.update(h["household_id"] for h in out)
         return out
@@ -177,8 +178,10 @@ class Planter:
         for h in W["households"]:
             by_grid.setdefault(h["grid_id"], []).append(h)
         gw = {w["grid_ids"][0]: w for w in W["grid_workers"] if w["role"] == "网格员" and w["status"] == "在岗"}
-        picks = rng.sample(sorted(g["grid_id"] for g in grids), min(len(grids), 10))
-        g01, g03, gdel = picks[:3], picks[3:6], picks[6]
+        picks = rng.sample(sorted(g["grid_id"] for g in grids), min(len(grids) - 1, 9))
+        g01, g03 = picks[:3], picks[3:6]
+        gdel = min((g["grid_id"] for g in grids if g["grid_id"] not in picks[:6]),
+                   key=lambda g: (len(by_grid.get(g, [])), g))  # the smallest: few GRID-04 rows
         for gid in g01:
             gw[gid]["status"] = "离岗"
             for w in W["grid_workers"]:
@@ -207,8 +210,8 @@ class Planter:
             ctx.plant("GRID-04", h["household_id"], "grid deleted")
         # GRID-05: overfull grids (fewer at small scale: they need 101 households each)
         n05 = max(1, min(3, ctx.households // 400))
-        targets = [gid for gid in sorted(by_grid) if gid and gid not in picks][:n05]
-        donors = [h for h in W["households"] if h["grid_id"] not in targets and h["grid_id"] and h["grid_id"] not in picks[:7]
+        targets = [gid for gid in sorted(by_grid) if gid and gid not in picks[:6] and gid != gdel][:n05]
+        donors = [h for h in W["households"] if h["grid_id"] not in targets and h["grid_id"] and h["grid_id"] != gdel
                   and h["household_id"] not in self.used_h]
         for gid in targets:
             need = 101 + rng.randint(0, 5) - len(by_grid[gid])
@@ -256,7 +259,7 @@ class Planter:
                                            grade="一级" if i else "二级", issued=ctx.day(rng.randint(30, 250)), status="有效"))
             ctx.plant("MISS-05", h["household_id"])
         school = lambda p: p["student_status"] in ("小学", "初中", "高中", "中职")
-        hs = self.free_households(4, lambda h: any(school(p) and p["status"] == "正常" for p in self.members[h["household_id"]]))
+        hs = self.free_households(4, lambda h: any(school(p) and p["status"] == "正常" and p["id_type"] == "居民身份证" for p in self.members[h["household_id"]]))
         from .feeds import Feeds
         for i, h in enumerate(hs):  # MISS-06: latest status 辍学/疑似辍学 (the last one is a decoy: back at school)
             p = self.free_person(h, school)
@@ -372,9 +375,9 @@ def tombstones(ctx: Ctx, W: dict, feeds, planter: Planter | None) -> dict:
                     c["risk_types"] = c["risk_types"] + ["其他"]
                     c["risk_note"] = ""
             m = members[h["household_id"]][0]
-            m["id_number"] = rng.choice(live_other)["id_number"]
             from .feeds import settlement
-            feeds.add("yibao", settlement(rng, m, ctx.day(30), 40000))
+            feeds.add("yibao", settlement(rng, m, ctx.day(30), 40000))  # under m's own number, before it is overwritten
+            m["id_number"] = rng.choice(live_other)["id_number"]
     for h in rng.sample([h for h in W["households"] if len(members[h["household_id"]]) >= 3 and h["household_id"] not in used and not h["is_deleted"]], 2):
         p = members[h["household_id"]][-1]
         p["is_deleted"], p["updated_at"] = True, stamp(2, 11)

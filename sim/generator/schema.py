@@ -73,3 +73,30 @@ DATE_KEY = {"yibao": "settle", "minzheng": "start", "canlian": "issued", "gongan
 def short_header(h: str) -> str:
     """Header without its value list in parentheses."""
     return h.split("(")[0]
+
+# Platform resources: contract fields in contract order (each item also has updated_at, is_deleted)
+RESOURCES: dict[str, list[str]] = {
+    "regions": ["code", "name", "level", "parent_code", "lat", "lon"],
+    "households": ["household_id", "village_code", "natural_village", "household_type", "head_person_id", "household_size", "phone",
+                   "home_lat", "home_lon", "in_relocation_site", "no_labor_household", "grid_id"],
+    "persons": ["person_id", "household_id", "name", "gender", "id_type", "id_number", "birth_date", "relation_to_head", "ethnicity",
+                "education", "student_status", "health_status", "labor_skill", "work_place", "work_months", "med_insured",
+                "dibao_status", "tekun_status", "status"],
+    "monitoring_cases": ["case_id", "household_id", "monitor_category", "identified_on", "risk_types", "risk_note", "discovery_channel",
+                         "is_eliminated", "eliminated_on", "eliminate_method", "contact_worker_id"],
+    "incomes": ["household_id", "year", "wage_income", "business_income", "property_income", "transfer_income", "business_expense",
+                "net_income", "per_capita_net_income", "compliant_oop_expense"],
+    "guarantees": ["household_id", "assessed_on", "housing_unsafe", "dropout", "water_unsafe", "uninsured_member"],
+    "assistance_measures": ["measure_id", "household_id", "person_id", "category", "item", "start_date", "end_date", "amount", "fund_project_id"],
+    "grids": ["grid_id", "village_code", "name", "level"],
+    "grid_workers": ["worker_id", "name", "phone", "role", "grid_ids", "appointed_on", "trained_on", "acknowledged_on", "last_login_at", "status"],
+    "visits": ["visit_id", "household_id", "worker_id", "visit_type", "mode", "started_at", "ended_at", "submitted_at", "gps_lat", "gps_lon",
+               "gps_accuracy_m", "photo_sha256", "signature_sha256", "risk_found", "notes"],
+    "alerts": ["alert_id", "source_dept", "person_id", "id_number", "warning_type", "event_date", "amount", "pushed_at", "verify_due_on",
+               "verify_result", "verified_by_worker_id"],
+}
+KEYS: dict[str, tuple[str, ...]] = {
+    "regions": ("code",), "households": ("household_id",), "persons": ("person_id",), "monitoring_cases": ("case_id",),
+    "incomes": ("household_id", "year"), "guarantees": ("household_id",), "assistance_measures": ("measure_id",),
+    "grids": ("grid_id",), "grid_workers": ("worker_id",), "visits": ("visit_id",), "alerts": ("alert_id",),
+}

@@ -100,3 +100,29 @@ def test_load_all_continues_after_a_failure(conn, landing):
                    ("gongan", "gongan_20261128.csv", "succeeded"),
                    ("renshe", "renshe_20261128.csv", "succeeded")]
     assert_balanced(conn)
+
+
+def test_two_files_for_one_day_newest_wins(conn, landing):
+    import os
+
+    from feedfiles import write_xlsx
+
+    old = _gongan(landing, "20261127", "旧")
+    new = write_xlsx(landing, "gongan", "20261127",
+                     [HEADER.split(","), ["341225199001011234", "新", "死亡", "2026-11-01", "所"]])
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    summaries = load_folder(conn, landing, "gongan", RUN_DATE)
+    assert sorted((s.file, s.status) for s in summaries) == [
+        (old.name, "ignored"), (new.name, "succeeded")]
+    assert [r["name"] for r in rows(conn, "gongan")] == ["新"]
+    assert [s.status for s in load_folder(conn, landing, "gongan", RUN_DATE)] == ["ignored", "unchanged"]
+
+
+def test_load_all_on_an_empty_warehouse(fresh_db_url, landing):
+    import psycopg
+
+    _gongan(landing, "20261127", "张三")
+    with psycopg.connect(fresh_db_url, autocommit=True) as c:   # no ensure_feed_tables first
+        [s] = load_all(c, landing, RUN_DATE)
+        assert (s.status, s.rows_loaded) == ("succeeded", 1)
+        assert c.execute("select count(*) from raw.feed_yibao").fetchone()[0] == 0

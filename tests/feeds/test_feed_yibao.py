@@ -126,3 +126,11 @@ def test_reject_payload_is_original_text(conn, landing):
     [(line, payload, reason)] = rejects(conn, summary.batch_id)
     assert line == 2 and payload == "3.41225E+17,王五,住院,,,,,,,,1,县医院,2026-03-02,"
     assert json.dumps(reason, ensure_ascii=False)   # plain Chinese text
+
+
+def test_gb18030_cut_mid_character_is_refused(conn, landing):
+    path = write_csv(landing, "yibao", "20261127",
+                     [HEADER, "341225199001011234,张三,住院,,,,,,,,1,县人民医院,2026-03-02,"], encoding="gb18030")
+    path.write_bytes(path.read_bytes().rstrip(b"\r\n,2026-03-02")[:-1])   # half of 院
+    [summary] = load_folder(conn, landing, "yibao", RUN_DATE)
+    assert summary.status == "failed" and "截断" in summary.message

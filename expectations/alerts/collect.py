@@ -1,0 +1,178 @@
+"""Gather what one recipient's digest says: open issues in their regions, what is new, still
+open (and for how long) or resolved since their last digest, names, grid workers, Data Docs."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+import psycopg
+
+from expectations.alerts import state
+from expectations.alerts.routing import Audience, Routing
+
+ISSUE_SQL = """
+select i.rule_id, i.severity, i.entity_type, i.entity_id, coalesce(i.county_code, '') as county_code,
+       i.town_code, i.village_code, i.detail, i.first_detected_on, i.last_detected_on, i.status,
+       i.resolved_on
+from dq.issue i
+where {where}
+order by i.rule_id, i.entity_id
+"""
+
+
+@dataclass
+class DigestData:
+    audience: Audience
+    run_date: dt.date
+    scope_label: str
+    open: list[dict]                     # every open issue in scope (each has 'change', 'days_open')
+    new: list[dict]
+    still_open: list[dict]
+    resolved: list[dict]
+    first_digest: bool                   # no earlier digest for this recipient
+    docs_url: str | None = None
+    validation: dict = field(default_factory=dict)   # rules / passed / failed for the run date
+    region_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.resolved)
+
+    @property
+    def open_keys(self) -> set[str]:
+        return {state.issue_key(i) for i in self.open}
+
+    def worst_villages(self, n: int = 10) -> list[tuple[str, str, int, int]]:
+        """(village code, name, open, of which high) worst first."""
+        tot, high = Counter(), Counter()
+        for i in self.open:
+            if i.get("village_code"):
+                tot[i["village_code"]] += 1
+                high[i["village_code"]] += i["severity"] == "high"
+        order = sorted(tot, key=lambda v: (-tot[v], -high[v], v))[:n]
+        return [(v, self.region_names.get(v, ""), tot[v], high[v]) for v in order]
+
+    def worst_workers(self, n: int = 10) -> list[tuple[str, str, str, int]]:
+        """(worker id, name, village name, open issues) worst first."""
+        tot: Counter = Counter()
+        info: dict[str, tuple[str, str]] = {}
+        for i in self.open:
+            w = i.get("worker_id")
+            if w:
+                tot[w] += 1
+                info.setdefault(w, (i.get("worker_name") or "", self.region_names.get(i.get("village_code") or "", "")))
+        order = sorted(tot, key=lambda w: (-tot[w], w))[:n]
+        return [(w, info[w][0], info[w][1], tot[w]) for w in order]
+
+    def by_town(self) -> list[tuple[str, str, int]]:
+        """(town code, name, open issues), most first."""
+        c = Counter(i.get("town_code") or "" for i in self.open)
+        return [(t, self.region_names.get(t, "") if t else "未定位乡镇", n)
+                for t, n in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _has_table(conn, name: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]
+
+
+def _has_column(conn, schema: str, table: str, column: str) -> bool:
+    return conn.execute("select 1 from information_schema.columns where table_schema=%s and "
+                        "table_name=%s and column_name=%s", (schema, table, column)).fetchone() is not None
+
+
+def _rows(cur) -> list[dict]:
+    cols = [c.name for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def region_names(conn) -> dict[str, str]:
+    if not _has_table(conn, "marts.dim_region"):
+        return {}
+    return dict(conn.execute("select region_code, region_name from marts.dim_region").fetchall())
+
+
+def _workers(conn, issues: list[dict]) -> None:
+    """Attach worker_id / worker_name: the worker itself, or the worker who made the visit."""
+    visit_ids = [i["entity_id"] for i in issues if i["entity_type"] == "visit"]
+    by_visit: dict[str, str] = {}
+    if visit_ids and _has_table(conn, "marts.fct_visit") and _has_column(conn, "marts", "fct_visit", "worker_id"):
+        by_visit = dict(conn.execute("select visit_id::text, worker_id from marts.fct_visit "
+                                     "where visit_id::text = any(%s) and worker_id is not null",
+                                     (visit_ids,)).fetchall())
+    for i in issues:
+        i["worker_id"] = i["entity_id"] if i["entity_type"] == "grid_worker" else by_visit.get(i["entity_id"])
+    ids = sorted({i["worker_id"] for i in issues if i["worker_id"]})
+    names: dict[str, str] = {}
+    if ids and _has_table(conn, "marts.dim_grid_worker") and _has_column(conn, "marts", "dim_grid_worker", "worker_name"):
+        names = dict(conn.execute("select worker_id::text, worker_name from marts.dim_grid_worker "
+                                  "where worker_id::text = any(%s)", (ids,)).fetchall())
+    for i in issues:
+        i["worker_name"] = names.get(i["worker_id"] or "", "")
+
+
+def data_docs(conn, run_date: dt.date) -> tuple[str | None, dict]:
+    """Latest Data Docs URL recorded for the run date and that run's pass/fail counts."""
+    if not _has_table(conn, "dq.validation_run"):
+        return None, {}
+    row = conn.execute("select run_id, data_docs_url from dq.validation_run where run_date = %s "
+                       "order by finished_at desc, run_id desc limit 1", (run_date,)).fetchone()
+    if not row:
+        return None, {}
+    rules, passed = conn.execute("select count(*), count(*) filter (where success) from dq.validation_run "
+                                 "where run_id = %s", (row[0],)).fetchone()
+    return row[1], {"run_id": row[0], "rules": rules, "passed": passed, "failed": rules - passed}
+
+
+def scope_label(a: Audience, names: dict[str, str], routing: Routing, unrouted: list[str]) -> str:
+    parts = [names.get(c, c) for c in sorted(a.counties)]
+    parts += [names.get(t, t) for t in sorted(a.towns) if t[:6] not in a.counties]
+    if a.unrouted and unrouted:
+        parts.append("未配置负责人的地区（" + "、".join(names.get(c, c) if c else "无区划" for c in unrouted) + "）")
+    return "、".join(parts) or "全部地区"
+
+
+def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing) -> list[DigestData]:
+    """One DigestData per recipient (every recipient in the routing file, and the fallback)."""
+    state.ensure(conn)
+    names = region_names(conn)
+    open_issues = _rows(conn.execute(ISSUE_SQL.format(where="i.status = 'open'")))
+    audiences = routing.audiences(open_issues)
+    unrouted = routing.unrouted_counties(open_issues)
+    baselines = {a.key: state.baseline(conn, a.key, run_date) for a in audiences}
+    open_keys = {state.issue_key(i) for i in open_issues}
+    gone = set().union(*(b for b in baselines.values() if b)) - open_keys
+    resolved_issues = _rows(conn.execute(
+        ISSUE_SQL.format(where="i.status = 'resolved' and (i.resolved_on = %(d)s "
+                               "or i.rule_id || '|' || i.entity_id = any(%(gone)s))"),
+        {"d": run_date, "gone": sorted(gone)}))
+    _workers(conn, open_issues + resolved_issues)
+    for i in open_issues + resolved_issues:
+        i["village_name"] = names.get(i["village_code"] or "", "")
+    for i in open_issues:
+        i["days_open"] = (run_date - i["first_detected_on"]).days + 1
+    docs_url, validation = data_docs(conn, run_date)
+    routed = routing.counties
+
+    out = []
+    for a in audiences:
+        base = baselines[a.key]
+        mine = [dict(i) for i in open_issues if a.covers(i, routed)]
+        if base is None:    # first digest for this recipient: today's changes per dq.issue
+            is_new = lambda i: i["first_detected_on"] >= run_date  # noqa: E731
+            res = [i for i in resolved_issues if i["resolved_on"] == run_date and a.covers(i, routed)]
+        else:
+            is_new = lambda i: state.issue_key(i) not in base  # noqa: E731
+            res = [i for i in resolved_issues if state.issue_key(i) in base and a.covers(i, routed)]
+        for i in mine:
+            i["change"] = "新增" if is_new(i) else "仍未解决"
+        for i in res:
+            i["change"] = "已解决"
+        out.append(DigestData(
+            audience=a, run_date=run_date, scope_label=scope_label(a, names, routing, unrouted),
+            open=mine, new=[i for i in mine if i["change"] == "新增"],
+            still_open=sorted((i for i in mine if i["change"] == "仍未解决"),
+                              key=lambda i: (-i["days_open"], i["rule_id"], i["entity_id"])),
+            resolved=res, first_digest=base is None, docs_url=docs_url, validation=validation,
+            region_names=names))
+    return out

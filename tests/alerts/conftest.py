@@ -1,0 +1,2 @@
+"""Alert-test fixtures live in alertdata.py (tests import its constants and helpers too)."""
+from alertdata import db, routing_file, smtp_server  # noqa: F401
