@@ -1,0 +1,26 @@
+-- 就业登记：每个业务键 (id_number, registered_on) 取最新一份文件中的最后一行。
+with source as (
+    select
+        f.id_number,
+        f.name,
+        f.employment_status,
+        f.work_place,
+        f.monthly_income,
+        f.public_welfare_job,
+        f.registered_on,
+        f.extra,
+        f.file_date,
+        f.line_no,
+        f.load_batch_id,
+        row_number() over (partition by f.id_number, f.registered_on
+                           order by f.file_date desc, f.load_batch_id desc, f.line_no desc) as version_rank
+    from {{ source('feeds', 'renshe') }} as f
+    join {{ source('raw', 'load_batch') }} as b
+      on b.batch_id = f.load_batch_id and b.status = 'succeeded'
+),
+
+renamed as (
+    select * from source where version_rank = 1
+)
+
+select * from renamed
