@@ -78,7 +78,9 @@ def sync_issues(conn: psycopg.Connection, run_date: dt.date, evaluated_rules: li
     are resolved, never deleted. Re-running the same date changes nothing.
     """
     with conn.transaction():
-        conn.execute("create temp table found (like dq.issue including defaults) on commit drop")
+        conn.execute("create temp table found (rule_id text, severity text, entity_type text, "
+                     "entity_id text, county_code text, town_code text, village_code text, "
+                     "detail text) on commit drop")
         with conn.cursor().copy(f"copy found ({', '.join(ISSUE_COLUMNS)}) from stdin") as cp:
             seen = set()
             for row in findings:
