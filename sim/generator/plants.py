@@ -214,11 +214,12 @@ class Planter:
         donors = [h for h in W["households"] if h["grid_id"] not in targets and h["grid_id"] and h["grid_id"] != gdel
                   and h["household_id"] not in self.used_h]
         for gid in targets:
-            need = 101 + rng.randint(0, 5) - len(by_grid[gid])
+            # 105+: stays above 100 even if tombstones later delete a couple of its households
+            need = 105 + rng.randint(0, 5) - sum(1 for h in W["households"] if h["grid_id"] == gid)
             for h in donors[:need]:
                 h["grid_id"] = gid
             donors = donors[need:]
-            ctx.plant("GRID-05", gid, "101-106 households")
+            ctx.plant("GRID-05", gid, "105-110 households")
         self.g01 = g01
 
     def miss(self) -> None:
@@ -358,7 +359,9 @@ def tombstones(ctx: Ctx, W: dict, feeds, planter: Planter | None) -> dict:
         members.setdefault(p["household_id"], []).append(p)
     visited = {v["household_id"] for v in W["visits"]}
     case_h = {c["household_id"] for c in W["monitoring_cases"]}
-    cand = [h for h in W["households"] if h["household_id"] in visited and h["household_id"] in case_h and h["household_id"] not in used]
+    planted_v_h = {v["household_id"] for v in W["visits"] if planter and v["visit_id"] in planter.used_v}
+    cand = [h for h in W["households"] if h["household_id"] in visited and h["household_id"] in case_h and h["household_id"] not in used
+            and h["household_id"] not in planted_v_h]
     live_other = [p for p in W["persons"] if p["status"] == "正常"]
     for h in rng.sample(cand, 2):
         h["is_deleted"], h["updated_at"] = True, stamp(1, 10)

@@ -33,7 +33,13 @@ def build_regions(ctx: Ctx) -> tuple[list[dict], list[dict]]:
             lat = round(CENTER[0] + rng.uniform(-0.25, 0.25), 6)
             lon = round(CENTER[1] + rng.uniform(-0.25, 0.25), 6)
             regions.append(dict(code=vcode, name=name(2) + "村", level="village", parent_code=tcode, lat=lat, lon=lon))
-            nats = [name(1) + rng.choice(_NAT) for _ in range(rng.randint(1, 4))]
+            # natural-village names only need to be unique within their village
+            nats = []
+            for _ in range(rng.randint(1, 4)):
+                n2 = rng.choice(_SYL) + rng.choice(_NAT)
+                while n2 in nats:
+                    n2 = rng.choice(_SYL) + rng.choice(_NAT)
+                nats.append(n2)
             villages.append(dict(code=vcode, town=tcode, lat=lat, lon=lon, naturals=nats))
     # spread households over villages as evenly as possible (deterministic)
     per, extra = divmod(n, len(villages))
