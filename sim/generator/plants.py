@@ -87,6 +87,9 @@ class Planter:
                 new["updated_at"] = r["updated_at"]
                 rows[i] = new
 
+    def drop_feed_rows(self, folder: str, idn: str) -> None:
+        self.feeds.rows[folder] = [r for r in self.feeds.rows.get(folder, []) if r["id"] != idn]
+
     # ---------------------------------------------------------------- plants
     def run(self) -> None:
         self.paper()
@@ -207,6 +210,7 @@ class Planter:
         g = next(g for g in W["grids"] if g["grid_id"] == gdel)
         g["is_deleted"] = True
         for h in by_grid.get(gdel, []):
+            self.used_h.add(h["household_id"])
             ctx.plant("GRID-04", h["household_id"], "grid deleted")
         # GRID-05: overfull grids (fewer at small scale: they need 101 households each)
         n05 = max(1, min(3, ctx.households // 400))
@@ -239,6 +243,7 @@ class Planter:
         for i, h in enumerate(self.free_households(3)):  # MISS-03: head's house C/D and not rebuilt
             head = next(p for p in self.members[h["household_id"]] if p["person_id"] == h["head_person_id"])
             self.used_p.add(head["person_id"])
+            self.drop_feed_rows("zhujian", head["id_number"][:18])  # so the planted appraisal is the latest
             self.feeds.add("zhujian", dict(id=head["id_number"][:18], name=head["name"], village=h["village_code"], date=ctx.day(rng.randint(30, 200)),
                                            grade="D" if i else "C", rebuild="未改造" if i != 2 else "改造中"))
             ctx.plant("MISS-03", h["household_id"])
@@ -264,6 +269,7 @@ class Planter:
         from .feeds import Feeds
         for i, h in enumerate(hs):  # MISS-06: latest status 辍学/疑似辍学 (the last one is a decoy: back at school)
             p = self.free_person(h, school)
+            self.drop_feed_rows("jiaoyu", p["id_number"][:18])  # so the planted status is the latest
             first = Feeds.student(self.feeds, rng, p, "在校" if i < 3 else "辍学")
             self.feeds.add("jiaoyu", first, ctx.day(40))
             later = Feeds.student(self.feeds, rng, p, ["辍学", "疑似辍学", "辍学", "在校"][i])
@@ -301,6 +307,8 @@ class Planter:
             c = self.fresh_case(h, ctx.day(600), ctx.day(200))
             ctx.plant("EXIT-04", c["case_id"])
         hs = self.free_households(10)
+        for h in hs[:4]:  # CONS-01 households keep no developmental measure they may have had
+            self.W["assistance_measures"] = [m for m in self.W["assistance_measures"] if m["household_id"] != h["household_id"] or m["category"] not in DEV]
         for h in hs[:3]:  # CONS-01: open for months, only non-developmental measures
             c = self.fresh_case(h, ctx.day(rng.randint(70, 300)), None, dev=False)
             ctx.plant("CONS-01", c["case_id"])
