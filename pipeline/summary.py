@@ -17,7 +17,7 @@ def build_summary(conn: psycopg.Connection, run_date: dt.date) -> str:
         """select source, entity, sum(rows_in), sum(rows_loaded), sum(rows_rejected),
                   string_agg(distinct status, ',')
            from raw.load_batch where run_date = %s and status <> 'superseded'
-           group by 1, 2 order by 1 = 'platform' desc, 1, 2""", (run_date,)).fetchall():
+           group by 1, 2 order by source = 'platform' desc, source, entity""", (run_date,)).fetchall():
         label = entity if source == "platform" else source
         out.append(f"   {source + '/' + label if source == 'platform' else label:<34}"
                    f"{rows_in:>9}{loaded:>9}{rejected:>7}  {statuses}")
