@@ -61,7 +61,8 @@ def fpr_daily_monitoring():
 
     transform = DbtTaskGroup(
         group_id="transform",
-        project_config=ProjectConfig(DBT_DIR, manifest_path=MANIFEST if MANIFEST.exists() else None),
+        project_config=ProjectConfig(DBT_DIR, manifest_path=MANIFEST if MANIFEST.exists() else None,
+                                     install_dbt_deps=False),
         profile_config=ProfileConfig(
             profile_name="fpr_monitoring", target_name="default",
             profile_mapping=PostgresUserPasswordProfileMapping(
@@ -72,7 +73,6 @@ def fpr_daily_monitoring():
             test_behavior=TestBehavior.BUILD),
         operator_args={
             "vars": {"run_date": "{{ params.run_date or logical_date.in_timezone('Asia/Shanghai').strftime('%Y-%m-%d') }}"},
-            "install_deps": False,
         },
     )
 
@@ -86,7 +86,18 @@ def fpr_daily_monitoring():
         from pipeline import steps
         return steps.send_alerts(_run_date(logical_date, params))
 
+    @task
+    def bi_access():
+        from pipeline import steps
+        return steps.grant_bi_access()
+
+    @task
+    def dbt_docs(logical_date=None, params=None):
+        from pipeline import steps
+        return steps.generate_dbt_docs(_run_date(logical_date, params))
+
     [ingest_platform(), ingest_feeds()] >> transform >> quality() >> alerts()
+    transform >> [bi_access(), dbt_docs()]
 
 
 fpr_daily_monitoring()

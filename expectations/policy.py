@@ -26,6 +26,17 @@ def _values_table(mapping: dict, value_type: str) -> str:
     return f"(values {rows})"
 
 
+def _feed_folders() -> str:
+    """(values ('yibao', '医保局'), ...): every landing folder with its department."""
+    from ingest.feeds import FOLDERS, load_mapping
+
+    rows = []
+    for folder in FOLDERS:
+        dept = (load_mapping(folder).department or folder).replace("'", "''")
+        rows.append(f"('{folder}', '{dept}')")
+    return f"(values {', '.join(rows)})"
+
+
 def sql_parameters(policy: dict, run_date) -> dict[str, str]:
     """@name@ tokens in rule SQL -> SQL literals. ({} would clash with GX's {batch})."""
     return {
@@ -37,4 +48,8 @@ def sql_parameters(policy: dict, run_date) -> dict[str, str]:
         "verify_deadline_days": str(int(policy["verify_deadline_days"])),
         "max_households_per_grid": str(int(policy["max_households_per_grid"])),
         "inactive_worker_days": str(int(policy["inactive_worker_days"])),
+        "signal_window_months": str(int(policy["signal_window_months"])),
+        "developmental_measure_months": str(int(policy["developmental_measure_months"])),
+        "stale_source_days": str(int(policy.get("stale_source_days", 2))),
+        "feed_folders": _feed_folders(),
     }

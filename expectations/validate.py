@@ -38,7 +38,7 @@ def _build(context, rules_by_table: dict[str, list], params: dict[str, str]):
     from great_expectations.checkpoint import UpdateDataDocsAction
 
     # The URL stays in the environment: GX stores only the ${...} reference on disk.
-    os.environ.setdefault("GX_WAREHOUSE_URL", warehouse.warehouse_url())
+    os.environ["GX_WAREHOUSE_URL"] = warehouse.warehouse_url()
     ds = context.data_sources.add_or_update_postgres(DATASOURCE, connection_string="${GX_WAREHOUSE_URL}")
     validations, expectations = [], {}
     for table, rules in sorted(rules_by_table.items()):

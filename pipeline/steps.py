@@ -60,3 +60,24 @@ def send_alerts(run_date: dt.date) -> list[dict]:
     s = Settings.from_env()
     with warehouse.connect() as conn:
         return send_digests(conn, run_date, s.outbox_dir)
+
+
+def grant_bi_access() -> str | None:
+    """Keep the read-only BI role able to read every mart (after each dbt build)."""
+    from pipeline.bi_access import ensure_bi_reader
+
+    resolve_warehouse_url()
+    with warehouse.connect() as conn:
+        return ensure_bi_reader(conn)
+
+
+def generate_dbt_docs(run_date: dt.date) -> str:
+    """`dbt docs generate` into DBT_DOCS_DIR (default var/dbt_docs); returns that directory."""
+    from pathlib import Path
+
+    from pipeline.dbt import DBT_PROJECT_DIR, run_dbt
+
+    url = resolve_warehouse_url()
+    out = Path(os.environ.get("DBT_DOCS_DIR", DBT_PROJECT_DIR.parent / "var" / "dbt_docs")).resolve()
+    run_dbt(["docs", "generate", "--quiet", "--target-path", str(out)], url, run_date)
+    return str(out)

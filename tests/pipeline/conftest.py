@@ -1,10 +1,15 @@
-"""A small synthetic province run through the real pipeline steps once per session:
-simulator over real HTTP -> platform client -> raw; landing files -> raw; dbt build; GX rules."""
+"""Small synthetic provinces run through the real pipeline steps once per session:
+simulator over real HTTP -> platform client -> raw; landing files (then the redeliveries:
+one identical copy and one corrected file) -> raw; dbt build; GX rules -> dq.issue.
+
+`pipeline_db` holds a province with planted violations, `clean_pipeline_db` one without."""
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import os
+import shutil
+import uuid
 from collections import defaultdict
 from pathlib import Path
 
@@ -23,36 +28,73 @@ def read_truth(path: Path) -> dict[str, set[str]]:
     return truth
 
 
-@pytest.fixture(scope="session")
-def province(tmp_path_factory) -> Path:
-    from sim.generator import generate
-
-    out = tmp_path_factory.mktemp("province")
-    generate(out, RUN_DATE, seed=7, households=HOUSEHOLDS)
-    return out
+def _new_db(server_url: str) -> str:
+    name = f"p_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    return f"{server_url}/{name}"
 
 
-@pytest.fixture(scope="session")
-def pipeline_db(province, session_db_url, tmp_path_factory) -> str:
-    """Run every daily step for RUN_DATE into a fresh database; returns its URL."""
+def run_pipeline(province: Path, url: str, gx_dir: Path, run_date: dt.date = RUN_DATE) -> None:
+    """Every daily step for run_date, as the DAG runs them, into the database at url."""
+    from expectations.validate import run_rules
     from ingest import warehouse
     from ingest.feeds.load import load_all as load_feeds
     from ingest.platform.client import PlatformClient
     from ingest.platform.load import load_all as load_platform
     from pipeline.dbt import run_dbt
-    from expectations.validate import run_rules
     from sim.platform_server import start_simulator
 
-    os.environ["WAREHOUSE_URL"] = session_db_url
-    os.environ["GX_PROJECT_DIR"] = str(tmp_path_factory.mktemp("gx"))
+    os.environ["WAREHOUSE_URL"] = url
+    os.environ["GX_PROJECT_DIR"] = str(gx_dir)
+    landing = province / "landing"
     with start_simulator(province, client_id="t", client_secret="s") as sim:
         client = PlatformClient(sim.url, "t", "s")
-        with warehouse.connect(session_db_url) as conn:
-            load_platform(conn, client, RUN_DATE)
-            load_feeds(conn, province / "landing", RUN_DATE)
-    run_dbt(["build", "--quiet"], session_db_url, RUN_DATE)
-    run_rules(RUN_DATE)
-    return session_db_url
+        with warehouse.connect(url) as conn:
+            load_platform(conn, client, run_date)
+            load_feeds(conn, landing, run_date)
+            # later deliveries: identical bytes load nothing, a corrected file replaces its day
+            redelivery = province / "landing_redelivery"
+            if redelivery.exists():
+                for f in redelivery.rglob("*.*"):
+                    target = landing / f.relative_to(redelivery)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(f, target)
+                load_feeds(conn, landing, run_date)
+    run_dbt(["build", "--quiet"], url, run_date)
+    run_rules(run_date)
+
+
+def _province(tmp_path_factory, name: str, clean: bool) -> Path:
+    from sim.generator import generate
+
+    out = tmp_path_factory.mktemp(name)
+    generate(out, RUN_DATE, seed=7, households=HOUSEHOLDS, clean=clean)
+    return out
+
+
+@pytest.fixture(scope="session")
+def province(tmp_path_factory) -> Path:
+    return _province(tmp_path_factory, "province", clean=False)
+
+
+@pytest.fixture(scope="session")
+def clean_province(tmp_path_factory) -> Path:
+    return _province(tmp_path_factory, "clean_province", clean=True)
+
+
+@pytest.fixture(scope="session")
+def pipeline_db(province, pg_server_url, tmp_path_factory) -> str:
+    url = _new_db(pg_server_url)
+    run_pipeline(province, url, tmp_path_factory.mktemp("gx"))
+    return url
+
+
+@pytest.fixture(scope="session")
+def clean_pipeline_db(clean_province, pg_server_url, tmp_path_factory) -> str:
+    url = _new_db(pg_server_url)
+    run_pipeline(clean_province, url, tmp_path_factory.mktemp("gx_clean"))
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -60,11 +102,24 @@ def truth(province) -> dict[str, set[str]]:
     return read_truth(province / "ground_truth.csv")
 
 
+def _issues(url: str, rule_id: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        return {r[0] for r in conn.execute(
+            "select entity_id from dq.issue where rule_id=%s and status='open'", (rule_id,))}
+
+
 @pytest.fixture(scope="session")
 def open_issues(pipeline_db):
-    """rule_id -> the entity ids of its open issues."""
-    def query(rule_id: str) -> set[str]:
-        with psycopg.connect(pipeline_db) as conn:
-            return {r[0] for r in conn.execute(
-                "select entity_id from dq.issue where rule_id=%s and status='open'", (rule_id,))}
-    return query
+    """rule_id -> the entity ids of its open issues (planted province)."""
+    return lambda rule_id: _issues(pipeline_db, rule_id)
+
+
+@pytest.fixture(scope="session")
+def clean_open_issues(clean_pipeline_db):
+    """rule_id -> the entity ids of its open issues (clean province)."""
+    return lambda rule_id: _issues(clean_pipeline_db, rule_id)
+
+
+@pytest.fixture(scope="session")
+def run_date() -> dt.date:
+    return RUN_DATE

@@ -1,0 +1,38 @@
+"""FRESH-01: a landing folder without a file for the run date, or the platform not loaded
+successfully for two days."""
+import datetime as dt
+
+import psycopg
+
+
+def test_fresh_matches_ground_truth(open_issues, truth):
+    assert truth["FRESH-01"], "the synthetic province leaves no folder without a file on R"
+    assert open_issues("FRESH-01") == truth["FRESH-01"]
+
+
+def test_clean_province_is_fresh(clean_open_issues):
+    assert clean_open_issues("FRESH-01") == set()
+
+
+def test_platform_not_loaded_for_two_days_is_flagged(fresh_db_url, tmp_path, monkeypatch):
+    """Platform last loaded three days ago, yibao's file for the day present, the rest absent."""
+    from expectations.validate import run_rules
+    from ingest.warehouse import connect, ensure_raw_schema
+
+    today = dt.date(2026, 11, 28)
+    with connect(fresh_db_url) as conn:
+        ensure_raw_schema(conn)
+        for entity in ("households", "visits"):
+            conn.execute("insert into raw.load_batch (source, entity, origin, run_date, status) "
+                         "values ('platform', %s, 'x', %s, 'succeeded')", (entity, today - dt.timedelta(days=3)))
+        conn.execute("insert into raw.load_batch (source, entity, origin, run_date, file_date, status) "
+                     "values ('yibao', 'yibao', 'yibao_20261128.csv', %s, %s, 'succeeded')", (today, today))
+    monkeypatch.setenv("WAREHOUSE_URL", fresh_db_url)
+    monkeypatch.setenv("GX_PROJECT_DIR", str(tmp_path / "gx"))
+    run_rules(today, families=["FRESH"])
+    with psycopg.connect(fresh_db_url) as conn:
+        flagged = {r[0] for r in conn.execute(
+            "select entity_id from dq.issue where rule_id='FRESH-01' and status='open'")}
+    assert "platform" in flagged
+    assert "yibao" not in flagged
+    assert {"minzheng", "gongan", "consumption_sale"} <= flagged
