@@ -123,3 +123,9 @@ def clean_open_issues(clean_pipeline_db):
 @pytest.fixture(scope="session")
 def run_date() -> dt.date:
     return RUN_DATE
+
+
+@pytest.fixture(scope="session")
+def pipeline_runner():
+    """run_pipeline(province, url, gx_dir, run_date) for tests that run it again."""
+    return run_pipeline
