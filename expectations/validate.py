@@ -66,6 +66,15 @@ def _build(context, rules_by_table: dict[str, list], params: dict[str, str]):
     return checkpoint, validations
 
 
+def _quiet(context) -> None:
+    """No progress bars in task logs (get_unexpected_rows forces tqdm on: TQDM_DISABLE wins)."""
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context.variables.save()
+
+
 def run_rules(run_date: dt.date, families: list[str] | None = None, conn=None) -> dict:
     """Validate every rule (or the given families), merge findings into dq.issue."""
     import great_expectations as gx
@@ -77,6 +86,7 @@ def run_rules(run_date: dt.date, families: list[str] | None = None, conn=None) -
     try:
         dq_store.ensure_dq_schema(conn)
         context = gx.get_context(mode="file", project_root_dir=str(gx_project_dir()))
+        _quiet(context)
         # Rebuild assets from the catalog each run: a changed rule replaces the old one.
         try:
             context.data_sources.delete(DATASOURCE)
