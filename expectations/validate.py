@@ -67,8 +67,7 @@ def _build(context, rules_by_table: dict[str, list], params: dict[str, str]):
 
 
 def _quiet(context) -> None:
-    """No progress bars in task logs (get_unexpected_rows forces tqdm on: TQDM_DISABLE wins)."""
-    os.environ.setdefault("TQDM_DISABLE", "1")
+    """No progress bars in task logs."""
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context.variables.progress_bars = ProgressBarsConfig(globally=False)

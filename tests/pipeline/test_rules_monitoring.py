@@ -71,7 +71,7 @@ def test_income_threshold_comes_from_the_policy_file(pipeline_db, province, trut
     # the helper reproduces the ground truth file under the default thresholds
     assert _truth_for_thresholds(province, run_date, default) == {r: truth[r] for r in ("MISS-01", "EXIT-03")}
 
-    raised = dict(default, **{2025: default[2025] + 2500, 2026: default[2026] + 2500})
+    raised = {**default, 2025: default[2025] + 2500, 2026: default[2026] + 2500}
     changed = dict(base, income_threshold_per_year=raised)
     policy_file = tmp_path / "policy.yml"
     policy_file.write_text(yaml.safe_dump(changed, allow_unicode=True), encoding="utf-8")
