@@ -1,0 +1,200 @@
+"""Field types of the platform API items (CONTRACT.md section 1) and their checks.
+
+The loader stores each item as JSON and the dbt staging views cast its fields
+(`::date`, `::timestamptz`, `::integer`, `::numeric(14,2)`, `::double precision`,
+`::boolean`, `jsonb_array_elements_text`). One item whose field cannot be cast would fail
+the whole dbt build, so the loader checks every item here first and rejects the bad ones
+into raw.rejected_row. A value passes only if it has the contract's JSON type AND the
+staging cast of it cannot fail:
+
+- TEXT      a JSON string (a number would lose leading zeros / digits of a code or ID).
+- DATE      "YYYY-MM-DD", ASCII digits, a real calendar date.
+- DATETIME  ISO 8601 with an offset ("2026-03-05T09:12:44+08:00"; "Z", "+0800", "+08" and
+            fractions of a second are accepted too, since PostgreSQL reads them alike). An
+            offset is required: without one PostgreSQL would guess the session time zone.
+- INTEGER   a JSON integer within PostgreSQL `integer` (not 3.0: `'3.0'::integer` fails;
+            not "3": the contract says JSON numbers; not true/false).
+- NUMBER    a finite JSON number within `double precision` (coordinates, accuracy).
+- MONEY     yuan for `numeric(14,2)`: a finite JSON number, or a plain decimal string
+            ("1234.50": exports often write money as text to keep exact cents, and
+            PostgreSQL casts it exactly); at most 12 digits before the point after rounding
+            to cents. "1,234.50", "1234.5元" and "" are rejected.
+- BOOLEAN   JSON true/false only ("yes", "是", 1 are rejected although some casts accept them).
+- TEXT_ARRAY a JSON array of strings, possibly empty.
+
+Nulls (a missing field counts as null): every type accepts null unless the field is
+`required`, except that an empty string is never a valid DATE/DATETIME/number (its cast
+fails). See resources.py for which fields are required and why.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import math
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Callable
+
+
+class FieldType(enum.Enum):
+    TEXT = "text"
+    DATE = "date"
+    DATETIME = "datetime"
+    INTEGER = "integer"
+    NUMBER = "number"
+    MONEY = "money"
+    BOOLEAN = "boolean"
+    TEXT_ARRAY = "text_array"
+
+
+@dataclass(frozen=True)
+class Field:
+    type: FieldType
+    nullable: bool = False   # the contract says "nullable" (documentation; null always passes)
+    required: bool = False   # null, missing or blank is rejected
+
+    def __post_init__(self):
+        if self.nullable and self.required:
+            raise ValueError("a field cannot be both nullable and required")
+
+
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
+    r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)")
+_MONEY_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_INT_MIN, _INT_MAX = -2**31, 2**31 - 1
+_MONEY_LIMIT = Decimal("999999999999.995")   # numeric(14,2): 12 digits before the point
+_MONEY_FAST = 999999999999.0
+_MAX_OFFSET = dt.timedelta(hours=16)          # PostgreSQL: "time zone displacement out of range"
+_CENT = Decimal("0.01")
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A received value as JSON text for a reason message, cut short if long."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# Each check returns None when the (non-null) value is fine, else the reason (Chinese).
+def _text(name: str, v: Any) -> str | None:
+    if isinstance(v, str):
+        return None
+    return f"字段 {name} 应为文本字符串（收到 {shown(v)}）"
+
+
+def _date(name: str, v: Any) -> str | None:
+    if isinstance(v, str) and len(v) == 10 and _DATE_RE.fullmatch(v):
+        try:
+            dt.date(int(v[:4]), int(v[5:7]), int(v[8:]))
+            return None
+        except ValueError:
+            pass
+    return f"字段 {name} 不是合法日期（收到 {shown(v)}），应为 YYYY-MM-DD 格式的真实日期"
+
+
+def _datetime(name: str, v: Any) -> str | None:
+    if isinstance(v, str) and _DATETIME_RE.fullmatch(v):
+        try:
+            t = dt.datetime.fromisoformat(v)
+            if abs(t.utcoffset()) < _MAX_OFFSET:
+                t.astimezone(dt.timezone.utc)  # OverflowError near year 1 / 9999
+                return None
+        except (ValueError, OverflowError):
+            pass
+    return (f"字段 {name} 不是带时区的合法时间（收到 {shown(v)}），"
+            f"应如 2026-03-05T09:12:44+08:00")
+
+
+def _integer(name: str, v: Any) -> str | None:
+    if type(v) is int:  # noqa: E721 - bool is an int subclass and must not pass
+        if _INT_MIN <= v <= _INT_MAX:
+            return None
+        return f"字段 {name} 超出整数范围（收到 {shown(v)}）"
+    return f"字段 {name} 不是整数（收到 {shown(v)}）"
+
+
+def _number(name: str, v: Any) -> str | None:
+    if type(v) is float:
+        if math.isfinite(v):
+            return None
+    elif type(v) is int:
+        try:
+            float(v)
+            return None
+        except OverflowError:
+            pass
+    return f"字段 {name} 不是有限的数值（收到 {shown(v)}）"
+
+
+def _money(name: str, v: Any) -> str | None:
+    t = type(v)
+    if t is float or t is int:
+        if -_MONEY_FAST < v < _MONEY_FAST:
+            return None
+        if t is float and not math.isfinite(v):
+            return f"字段 {name} 不是合法金额（收到 {shown(v)}），应为数值（元）"
+        amount = Decimal(repr(v)) if t is float else Decimal(v)
+    elif t is str and _MONEY_RE.fullmatch(v):
+        amount = Decimal(v)
+    else:
+        return f"字段 {name} 不是合法金额（收到 {shown(v)}），应为数值（元），不带千分位和单位"
+    if abs(amount.quantize(_CENT, ROUND_HALF_UP)) < _MONEY_LIMIT:
+        return None
+    return f"字段 {name} 金额超出范围（收到 {shown(v)}），整数部分最多 12 位（元）"
+
+
+def _boolean(name: str, v: Any) -> str | None:
+    if v is True or v is False:
+        return None
+    return f"字段 {name} 不是布尔值 true/false（收到 {shown(v)}）"
+
+
+def _text_array(name: str, v: Any) -> str | None:
+    if type(v) is not list:
+        return f"字段 {name} 应为文本数组，空时为 []（收到 {shown(v)}）"
+    for i, element in enumerate(v, 1):
+        if not isinstance(element, str):
+            return f"字段 {name} 的第 {i} 个元素不是文本（收到 {shown(element)}）"
+    return None
+
+
+CHECKS: dict[FieldType, Callable[[str, Any], str | None]] = {
+    FieldType.TEXT: _text,
+    FieldType.DATE: _date,
+    FieldType.DATETIME: _datetime,
+    FieldType.INTEGER: _integer,
+    FieldType.NUMBER: _number,
+    FieldType.MONEY: _money,
+    FieldType.BOOLEAN: _boolean,
+    FieldType.TEXT_ARRAY: _text_array,
+}
+
+
+def compile_checks(fields: dict[str, Field]) -> tuple[tuple[str, Callable, bool], ...]:
+    """(name, check, required) per field, for a fast loop over items."""
+    return tuple((name, CHECKS[f.type], f.required) for name, f in fields.items())
+
+
+def field_errors(checks: tuple[tuple[str, Callable, bool], ...], item: dict) -> list[str]:
+    """Every reason the item breaks its field table (empty list: the item is fine)."""
+    errors = []
+    get = item.get
+    for name, check, required in checks:
+        v = get(name)
+        if v is None:
+            if required:
+                errors.append(f"缺少必填字段 {name}（为空）")
+            continue
+        if required and type(v) is str and not v.strip():
+            errors.append(f"缺少必填字段 {name}（为空字符串）")
+            continue
+        reason = check(name, v)
+        if reason is not None:
+            errors.append(reason)
+    return errors
