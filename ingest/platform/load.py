@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from typing import Any, Iterable
 
 import psycopg
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "platform"
 COLUMNS = ("record_id", "updated_at", "is_deleted", "payload")
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 itself, not an escaped backslash + "u0000"
 
 TABLE_DDL = """
 create table if not exists {table} (
@@ -73,8 +75,11 @@ def previous_watermark(conn: psycopg.Connection, resource: str, run_date: dt.dat
     return row[0] if row else None
 
 
-def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool]:
-    """(record_id, updated_at, is_deleted) or MissingKey/ValueError with a Chinese reason."""
+def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool, str]:
+    """(record_id, updated_at, is_deleted, payload JSON text) or MissingKey/ValueError with
+    a Chinese reason. Besides the key and updated_at, every contract field must have its
+    type (resources.py / fields.py): a value the staging views cannot cast would otherwise
+    fail the whole dbt build."""
     if not isinstance(item, dict):
         raise ValueError(f"条目不是 JSON 对象（收到 {type(item).__name__}）")
     record_id = res.record_id(item)
@@ -86,7 +91,40 @@ def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool]:
     deleted = item.get("is_deleted", False)  # contract: always present; absent = not deleted
     if not isinstance(deleted, bool):
         raise ValueError(f"is_deleted 不是布尔值：{deleted!r}")
-    return record_id, updated_at, deleted
+    errors = res.field_errors(item)
+    if errors:
+        raise ValueError("；".join(errors))
+    return record_id, updated_at, deleted, _payload_json(item)
+
+
+def _payload_json(item: dict) -> str:
+    """The item as JSON text PostgreSQL's jsonb accepts (else ValueError with a reason).
+
+    Python's json reads NaN/Infinity, "\\u0000" and lone surrogates ("\\ud800"), which
+    jsonb or UTF-8 refuse: left in, one such item (even in an unknown field) would fail the
+    COPY and with it the whole batch."""
+    try:
+        text = json.dumps(item, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise ValueError("条目含有 NaN 或 Infinity，不是合法的 JSON 数值") from None
+    if "\\u0000" in text and _NUL_ESCAPE.search(text):
+        raise ValueError("条目含有空字符 \\u0000，数据库无法保存：请平台去掉该字符")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("条目含有无法编码的字符（孤立的 UTF-16 代理项），数据库无法保存") from None
+    return text
+
+
+def _reject_text(item: Any) -> str:
+    """The item as text for raw.rejected_row (which is text, so NaN is fine there)."""
+    text = json.dumps(item, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(item)  # \\u escapes keep what arrived
+    return text
 
 
 def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: str,
@@ -120,15 +158,15 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
             for item in page.items:
                 position += 1
                 try:
-                    record_id, updated_at, deleted = _check_item(res, item)
+                    record_id, updated_at, deleted, payload = _check_item(res, item)
                 except (MissingKey, ValueError) as exc:
-                    batch.reject(position, json.dumps(item, ensure_ascii=False), str(exc))
+                    batch.reject(position, _reject_text(item), str(exc))
                     continue
                 if (record_id, updated_at) in seen:
                     duplicates += 1
                     continue
                 seen.add((record_id, updated_at))
-                rows.append((record_id, updated_at, deleted, json.dumps(item, ensure_ascii=False)))
+                rows.append((record_id, updated_at, deleted, payload))
             if rows:
                 batch.copy_rows(res.table, COLUMNS, rows)
         batch.rows_in = batch.rows_loaded + batch.rows_rejected
