@@ -279,5 +279,8 @@ class Renderer:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(blob)
         self.file_rows[rel] = len(out_rows)
-        self.delivered.append(dict(folder=folder, date=fdate, tree=tree, name=name, rows=good))
+        # a truncated file cannot be trusted: the loader refuses it whole (CONTRACT §4, issue 3)
+        refused = bool(spec.truncate and data)
+        self.delivered.append(dict(folder=folder, date=fdate, tree=tree, name=name, rows=good,
+                                   refused=refused))
         return blob

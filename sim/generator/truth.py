@@ -36,7 +36,7 @@ def T(s: str) -> datetime:
 
 def effective_feeds(delivered: list[dict], R: date) -> dict[str, list[dict]]:
     """Per folder, rows of files dated <= R in (file date, line) order; a redelivery replaces the
-    landing file of the same folder and day."""
+    landing file of the same folder and day; a refused (truncated) file contributes no row."""
     chosen: dict[tuple, dict] = {}
     for f in delivered:
         if f["date"] > R:
@@ -46,6 +46,8 @@ def effective_feeds(delivered: list[dict], R: date) -> dict[str, list[dict]]:
             chosen[k] = f
     out: dict[str, list[dict]] = defaultdict(list)
     for (folder, d), f in sorted(chosen.items()):
+        if f.get("refused"):
+            continue
         for line, row in f["rows"]:
             out[folder].append(dict(row, _file_date=d, _line=line))
     return out

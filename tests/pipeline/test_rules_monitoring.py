@@ -12,23 +12,7 @@ import yaml
 RULES = ([f"MISS-0{i}" for i in range(1, 8)] + [f"EXIT-0{i}" for i in range(1, 5)]
          + [f"CONS-0{i}" for i in range(1, 4)] + [f"ID-0{i}" for i in range(1, 5)])
 
-# The truncated zhujian file (manifest "truncated_file") holds the MISS-03 decoy's later
-# "已改造" appraisal. The generator's truth counts the readable rows of a truncated file and
-# rejects only its cut-off row; the feed loader refuses such a file whole (tests/feeds:
-# test_truncated_csv_is_refused_whole), so the decoy household is flagged. Strict: once the two
-# sides agree this xfail turns into a failure and must be removed.
-KNOWN_DISAGREEMENT = {
-    "MISS-03": "truth loads a truncated file's readable rows; the loader refuses the file whole",
-}
-
-
-def _marks(rule_id):
-    if rule_id in KNOWN_DISAGREEMENT:
-        return pytest.param(rule_id, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DISAGREEMENT[rule_id]))
-    return rule_id
-
-
-@pytest.mark.parametrize("rule_id", [_marks(r) for r in RULES])
+@pytest.mark.parametrize("rule_id", RULES)
 def test_rule_matches_ground_truth(open_issues, truth, rule_id):
     expected = truth.get(rule_id, set())
     assert expected, f"the synthetic province plants no {rule_id} violation"
