@@ -70,7 +70,9 @@ def fpr_daily_monitoring():
         execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST if MANIFEST.exists() else LoadMode.AUTOMATIC,
-            test_behavior=TestBehavior.BUILD),
+            test_behavior=TestBehavior.BUILD,
+            # a test over two models (relationships) runs once both are built
+            should_detach_multiple_parents_tests=True),
         operator_args={
             "vars": {"run_date": "{{ params.run_date or logical_date.in_timezone('Asia/Shanghai').strftime('%Y-%m-%d') }}"},
         },

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ingest.settings import REPO_ROOT, run_date_from_env
 
-VAR = REPO_ROOT / "var"
+# Everything `make run` writes lives here (FPR_VAR_DIR moves it, e.g. for the end-to-end test).
+VAR = Path(os.environ.get("FPR_VAR_DIR", REPO_ROOT / "var"))
 DAG_ID = "fpr_daily_monitoring"
 log = logging.getLogger("make-run")
 
@@ -87,6 +88,8 @@ def main() -> int:
                           PLATFORM_CLIENT_SECRET=secret)
         print(f"平台模拟器：{simulator.url}")
     os.environ.setdefault("OUTBOX_DIR", str(VAR / "outbox"))
+    os.environ.setdefault("GX_PROJECT_DIR", str(VAR / "gx"))
+    os.environ.setdefault("DBT_DOCS_DIR", str(VAR / "dbt_docs"))
 
     try:
         from pipeline.dbt import run_dbt

@@ -23,7 +23,7 @@ def build_summary(conn: psycopg.Connection, run_date: dt.date) -> str:
                    f"{rows_in:>9}{loaded:>9}{rejected:>7}  {statuses}")
     for origin, message in conn.execute(
             "select origin, message from raw.load_batch where run_date=%s and status='failed' "
-            "order by batch_id", (run_date,)).fetchall():
+            "group by origin, message order by origin", (run_date,)).fetchall():
         out.append(f"   !! 失败 {origin}: {message}")
     out.append("-- 数据集市 (marts): 表  行数")
     for (table,) in conn.execute(

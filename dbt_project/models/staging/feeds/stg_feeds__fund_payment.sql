@@ -1,24 +1,21 @@
 -- 衔接资金项目支付：每个业务键 (voucher_no) 取最新一份文件中的最后一行。
 with source as (
-    select
-        f.voucher_no,
-        f.project_id,
-        f.payee,
-        f.paid_on,
-        f.amount,
-        f.extra,
-        f.file_date,
-        f.line_no,
-        f.load_batch_id,
-        row_number() over (partition by f.voucher_no
-                           order by f.file_date desc, f.load_batch_id desc, f.line_no desc) as version_rank
-    from {{ source('feeds', 'fund_payment') }} as f
-    join {{ source('raw', 'load_batch') }} as b
-      on b.batch_id = f.load_batch_id and b.status = 'succeeded'
+    {{ feed_rows('fund_payment', ['voucher_no']) }}
 ),
 
 renamed as (
-    select * from source where version_rank = 1
+    select
+        voucher_no,
+        project_id,
+        payee,
+        paid_on,
+        amount,
+        extra,
+        file_date,
+        line_no,
+        load_batch_id
+    from source
+    where version_rank = 1
 )
 
 select * from renamed

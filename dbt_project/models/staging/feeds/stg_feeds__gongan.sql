@@ -1,24 +1,21 @@
 -- 户籍变动事件（死亡、户口迁出）：每个业务键 (id_number, event_type) 取最新一份文件中的最后一行。
 with source as (
-    select
-        f.id_number,
-        f.name,
-        f.event_type,
-        f.event_on,
-        f.registration_office,
-        f.extra,
-        f.file_date,
-        f.line_no,
-        f.load_batch_id,
-        row_number() over (partition by f.id_number, f.event_type
-                           order by f.file_date desc, f.load_batch_id desc, f.line_no desc) as version_rank
-    from {{ source('feeds', 'gongan') }} as f
-    join {{ source('raw', 'load_batch') }} as b
-      on b.batch_id = f.load_batch_id and b.status = 'succeeded'
+    {{ feed_rows('gongan', ['id_number', 'event_type']) }}
 ),
 
 renamed as (
-    select * from source where version_rank = 1
+    select
+        id_number,
+        name,
+        event_type,
+        event_on,
+        registration_office,
+        extra,
+        file_date,
+        line_no,
+        load_batch_id
+    from source
+    where version_rank = 1
 )
 
 select * from renamed

@@ -1,27 +1,24 @@
 -- 社会救助对象名册：每个业务键 (id_number, assistance_type, started_on) 取最新一份文件中的最后一行。
 with source as (
-    select
-        f.id_number,
-        f.name,
-        f.assistance_type,
-        f.support_tier,
-        f.amount,
-        f.started_on,
-        f.ended_on,
-        f.status,
-        f.extra,
-        f.file_date,
-        f.line_no,
-        f.load_batch_id,
-        row_number() over (partition by f.id_number, f.assistance_type, f.started_on
-                           order by f.file_date desc, f.load_batch_id desc, f.line_no desc) as version_rank
-    from {{ source('feeds', 'minzheng') }} as f
-    join {{ source('raw', 'load_batch') }} as b
-      on b.batch_id = f.load_batch_id and b.status = 'succeeded'
+    {{ feed_rows('minzheng', ['id_number', 'assistance_type', 'started_on']) }}
 ),
 
 renamed as (
-    select * from source where version_rank = 1
+    select
+        id_number,
+        name,
+        assistance_type,
+        support_tier,
+        amount,
+        started_on,
+        ended_on,
+        status,
+        extra,
+        file_date,
+        line_no,
+        load_batch_id
+    from source
+    where version_rank = 1
 )
 
 select * from renamed

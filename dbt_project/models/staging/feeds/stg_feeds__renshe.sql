@@ -1,26 +1,23 @@
 -- 就业登记：每个业务键 (id_number, registered_on) 取最新一份文件中的最后一行。
 with source as (
-    select
-        f.id_number,
-        f.name,
-        f.employment_status,
-        f.work_place,
-        f.monthly_income,
-        f.public_welfare_job,
-        f.registered_on,
-        f.extra,
-        f.file_date,
-        f.line_no,
-        f.load_batch_id,
-        row_number() over (partition by f.id_number, f.registered_on
-                           order by f.file_date desc, f.load_batch_id desc, f.line_no desc) as version_rank
-    from {{ source('feeds', 'renshe') }} as f
-    join {{ source('raw', 'load_batch') }} as b
-      on b.batch_id = f.load_batch_id and b.status = 'succeeded'
+    {{ feed_rows('renshe', ['id_number', 'registered_on']) }}
 ),
 
 renamed as (
-    select * from source where version_rank = 1
+    select
+        id_number,
+        name,
+        employment_status,
+        work_place,
+        monthly_income,
+        public_welfare_job,
+        registered_on,
+        extra,
+        file_date,
+        line_no,
+        load_batch_id
+    from source
+    where version_rank = 1
 )
 
 select * from renamed

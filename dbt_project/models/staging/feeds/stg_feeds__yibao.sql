@@ -1,30 +1,29 @@
 -- 医保结算明细：每行一个事件（无业务键），只取成功批次的行。
 with source as (
-    select
-        f.id_number,
-        f.name,
-        f.visit_type,
-        f.admitted_on,
-        f.discharged_on,
-        f.total_cost,
-        f.basic_insurance_paid,
-        f.critical_illness_paid,
-        f.medical_aid_paid,
-        f.out_of_pocket,
-        f.compliant_oop,
-        f.institution,
-        f.settled_on,
-        f.extra,
-        f.file_date,
-        f.line_no,
-        f.load_batch_id
-    from {{ source('feeds', 'yibao') }} as f
-    join {{ source('raw', 'load_batch') }} as b
-      on b.batch_id = f.load_batch_id and b.status = 'succeeded'
+    {{ feed_rows('yibao') }}
 ),
 
 renamed as (
-    select * from source
+    select
+        id_number,
+        name,
+        visit_type,
+        admitted_on,
+        discharged_on,
+        total_cost,
+        basic_insurance_paid,
+        critical_illness_paid,
+        medical_aid_paid,
+        out_of_pocket,
+        compliant_oop,
+        institution,
+        settled_on,
+        extra,
+        file_date,
+        line_no,
+        load_batch_id
+    from source
+    where version_rank = 1
 )
 
 select * from renamed
