@@ -10,6 +10,8 @@ import psycopg
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Our own models are held to every dbt test (production only warns: dbt_project.yml).
+os.environ.setdefault("DBT_TEST_SEVERITY", "error")
 TEST_PG_PORT = int(os.environ.get("TEST_PG_PORT", "54330"))
 
 
