@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
@@ -25,13 +25,6 @@ MANIFEST = DBT_DIR / "target" / "manifest.json"
 ISSUES = Asset(name="fpr_dq_issue", uri="postgres://warehouse:5432/warehouse/dq/issue")
 
 
-def _run_date(logical_date=None, params=None) -> dt.date:
-    """The run's date in Asia/Shanghai (or an explicit `run_date` param)."""
-    if params and params.get("run_date"):
-        return dt.date.fromisoformat(params["run_date"])
-    return pendulum.instance(logical_date).in_timezone("Asia/Shanghai").date()
-
-
 @dag(
     dag_id="fpr_daily_monitoring",
     description="防返贫动态监测：每日拉取平台与部门数据、构建集市、质量校验、发送预警",
@@ -39,25 +32,31 @@ def _run_date(logical_date=None, params=None) -> dt.date:
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
-    params={"run_date": None},
+    params={"run_date": Param(None, type=["null", "string"], format="date",
+                              description="运行日期 YYYY-MM-DD；留空则取本次运行的逻辑日期（北京时间）")},
     default_args={
         "owner": "data-platform",
         "retries": int(os.environ.get("FPR_TASK_RETRIES", "2")),
         "retry_delay": dt.timedelta(minutes=5),
         "on_failure_callback": notify_engineers_on_failure,
+        "execution_timeout": dt.timedelta(hours=2),
     },
     tags=["fpr", "daily", "ingest", "dbt", "quality"],
 )
 def fpr_daily_monitoring():
-    @task
-    def ingest_platform(logical_date=None, params=None):
-        from pipeline import steps
-        return steps.ingest_platform(_run_date(logical_date, params))
+    from pipeline import steps  # light: heavy imports happen inside each step
 
     @task
-    def ingest_feeds(logical_date=None, params=None):
-        from pipeline import steps
-        return steps.ingest_feeds(_run_date(logical_date, params))
+    def run_date(params=None, dag_run=None) -> str:
+        return steps.resolve_run_date(params.get("run_date"), dag_run.logical_date or dag_run.run_after)
+
+    @task
+    def ingest_platform(day: str):
+        return steps.ingest_platform(dt.date.fromisoformat(day))
+
+    @task
+    def ingest_feeds(day: str):
+        return steps.ingest_feeds(dt.date.fromisoformat(day))
 
     transform = DbtTaskGroup(
         group_id="transform",
@@ -73,33 +72,35 @@ def fpr_daily_monitoring():
             test_behavior=TestBehavior.BUILD,
             # a test over two models (relationships) runs once both are built
             should_detach_multiple_parents_tests=True),
-        operator_args={
-            "vars": {"run_date": "{{ params.run_date or logical_date.in_timezone('Asia/Shanghai').strftime('%Y-%m-%d') }}"},
-        },
+        operator_args={"vars": {"run_date": "{{ ti.xcom_pull(task_ids='run_date') }}"}},
     )
 
     @task(outlets=[ISSUES])
-    def quality(logical_date=None, params=None):
-        from pipeline import steps
-        return steps.run_quality(_run_date(logical_date, params))
+    def quality(day: str):
+        return steps.run_quality(dt.date.fromisoformat(day))
 
     @task
-    def alerts(logical_date=None, params=None):
-        from pipeline import steps
-        return steps.send_alerts(_run_date(logical_date, params))
+    def alerts(day: str):
+        return steps.send_alerts(dt.date.fromisoformat(day))
 
     @task
     def bi_access():
-        from pipeline import steps
         return steps.grant_bi_access()
 
     @task
-    def dbt_docs(logical_date=None, params=None):
-        from pipeline import steps
-        return steps.generate_dbt_docs(_run_date(logical_date, params))
+    def dbt_docs(day: str):
+        return steps.generate_dbt_docs(dt.date.fromisoformat(day))
 
-    [ingest_platform(), ingest_feeds()] >> transform >> quality() >> alerts()
-    transform >> [bi_access(), dbt_docs()]
+    # runs whatever happened upstream: a source that failed to load still fails the day
+    @task(trigger_rule="all_done")
+    def check_ingest(day: str):
+        return steps.check_ingest(dt.date.fromisoformat(day))
+
+    day = run_date()
+    loads = [ingest_platform(day), ingest_feeds(day)]
+    checked = quality(day)
+    loads >> transform >> checked >> alerts(day) >> check_ingest(day)
+    transform >> [bi_access(), dbt_docs(day)]
 
 
 fpr_daily_monitoring()

@@ -109,13 +109,16 @@ def run_rules(run_date: dt.date, families: list[str] | None = None, conn=None) -
                 rule = rules_by_id[exp.meta["rule_id"]]
                 rows = vd.get_unexpected_rows(exp)
                 for row in rows:
+                    if row["entity_id"] is None:   # keep it visible rather than merge under 'None'
+                        log.warning("%s 返回了空的对象编号，记为“（空）”：%s", rule.rule_id, row.get("detail"))
                     findings.append((rule.rule_id, rule.severity, rule.entity_type,
-                                     str(row["entity_id"]), row.get("county_code"),
+                                     "（空）" if row["entity_id"] is None else str(row["entity_id"]),
+                                     row.get("county_code"),
                                      row.get("town_code"), row.get("village_code"),
                                      row.get("detail")))
                 run_rows.append(dict(run_id=run_id, run_date=run_date, suite_name=vd.suite.name,
                                      rule_id=rule.rule_id, success=not rows,
-                                     unexpected_rows=len({str(r["entity_id"]) for r in rows}),
+                                     unexpected_rows=len({r["entity_id"] for r in rows}),
                                      started_at=started, finished_at=finished,
                                      data_docs_url=docs_url))
         merged = dq_store.sync_issues(conn, run_date, list(rules_by_id), findings)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
 import psycopg
 
+log = logging.getLogger(__name__)
 
 class BatchRefused(Exception):
     """A whole file/endpoint cannot be trusted; the message is for a person (Chinese)."""
@@ -86,6 +88,7 @@ def open_batch(
 ) -> Iterator[Batch]:
     meta = dict(source=source, entity=entity, origin=origin, run_date=run_date,
                 file_date=file_date, sha256=sha256)
+    started = dt.datetime.now(dt.timezone.utc)
     try:
         with conn.transaction():
             batch_id = _insert_batch(conn, "succeeded", **meta)
@@ -98,10 +101,13 @@ def open_batch(
                 (batch.rows_in, batch.rows_loaded, batch.rows_rejected, batch.watermark,
                  batch.message, batch_id),
             )
-    except Exception as exc:  # record the failure, then let it propagate
-        with conn.transaction():
-            _insert_batch(conn, "failed", **meta, message=str(exc)[:2000],
-                          finished_at=dt.datetime.now(dt.timezone.utc))
+    except Exception as exc:  # record the failure, then let the original error propagate
+        try:
+            with conn.transaction():
+                _insert_batch(conn, "failed", **meta, message=str(exc)[:2000], started_at=started,
+                              finished_at=dt.datetime.now(dt.timezone.utc))
+        except Exception:  # e.g. the connection itself died: the original error matters more
+            log.exception("无法记录失败批次 %s/%s", source, origin)
         raise
 
 

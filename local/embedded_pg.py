@@ -46,6 +46,10 @@ def start(pgdata: Path, port: int = DEFAULT_PORT, database: str = "warehouse") -
                 break
             time.sleep(0.1)
     with psycopg.connect(f"{url}/postgres", autocommit=True) as conn:
+        serving = Path(conn.execute("show data_directory").fetchone()[0]).resolve()
+        if serving != pgdata:   # another cluster holds the port: never write into it by mistake
+            raise RuntimeError(f"端口 {port} 上运行的是另一个 PostgreSQL（数据目录 {serving}），"
+                               f"不是 {pgdata}；请先停止它或换一个端口")
         if not conn.execute("select 1 from pg_database where datname=%s", (database,)).fetchone():
             conn.execute(f'create database "{database}"')
     return f"{url}/{database}"

@@ -37,6 +37,17 @@ def _generate_if_needed(out: Path, run_date, households: int, seed: int) -> None
     print(f"已生成合成省份数据：{out}（{households} 户，{time.monotonic() - t:.1f} 秒）")
 
 
+def _pii_hash_key() -> str:
+    """The demo's hash key: random once per var/ folder (production sets PII_HASH_KEY)."""
+    path = VAR / "pii_hash_key"
+    if not path.exists():
+        import secrets
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def airflow_env(warehouse_url: str) -> dict[str, str]:
     home = VAR / "airflow"
     home.mkdir(parents=True, exist_ok=True)
@@ -88,6 +99,8 @@ def main() -> int:
                           PLATFORM_CLIENT_SECRET=secret)
         print(f"平台模拟器：{simulator.url}")
     os.environ.setdefault("OUTBOX_DIR", str(VAR / "outbox"))
+    if not os.environ.get("PII_HASH_KEY"):
+        os.environ["PII_HASH_KEY"] = _pii_hash_key()
     os.environ.setdefault("GX_PROJECT_DIR", str(VAR / "gx"))
     os.environ.setdefault("DBT_DOCS_DIR", str(VAR / "dbt_docs"))
 

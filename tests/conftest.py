@@ -12,6 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # Our own models are held to every dbt test (production only warns: dbt_project.yml).
 os.environ.setdefault("DBT_TEST_SEVERITY", "error")
+os.environ.setdefault("PII_HASH_KEY", "test-only-hash-key")
 TEST_PG_PORT = int(os.environ.get("TEST_PG_PORT", "54330"))
 
 

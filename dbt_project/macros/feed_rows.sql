@@ -1,4 +1,5 @@
-{# Rows of a landing folder's raw table that belong to a succeeded batch, with
+{# Rows of a landing folder's raw table that belong to a succeeded batch of a file dated on or
+   before the run date (a rerun or backfill of an earlier day never sees later files), with
    version_rank = 1 on the latest row per business key (latest file date, then latest
    delivery, then last line). Without a key every row ranks 1: each row is one event. #}
 {% macro feed_rows(folder, key=[]) -%}
@@ -13,4 +14,5 @@
     from {{ source('feeds', folder) }} as f
     join {{ source('raw', 'load_batch') }} as b
       on b.batch_id = f.load_batch_id and b.status = 'succeeded'
+    where f.file_date <= {{ run_date() }}
 {%- endmacro %}

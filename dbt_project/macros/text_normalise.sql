@@ -11,9 +11,11 @@ btrim(translate({{ expr }},
 nullif(left(upper(replace({{ fw_to_hw(expr) }}, ' ', '')), 18), '')
 {%- endmacro %}
 
-{# Keyed hash for joins in marts: never the ID itself. The key comes from the environment. #}
+{# Keyed hash for joins in marts: never the ID itself. SHA-256 over key + ID; the key comes
+   from the environment (PII_HASH_KEY) and has no default, so a deployment cannot run with a
+   key everybody knows. #}
 {% macro id_hash(expr) -%}
-md5('{{ env_var("PII_HASH_KEY", "fpr-demo-key") }}' || coalesce({{ expr }}, ''))
+encode(sha256(convert_to('{{ env_var("PII_HASH_KEY") }}' || ':' || coalesce({{ expr }}, ''), 'UTF8')), 'hex')
 {%- endmacro %}
 
 {# 341225********1234 #}

@@ -54,7 +54,8 @@ class Routing:
 
     @property
     def counties(self) -> set[str]:
-        return {c for c in self.regions if len(c) == 6}
+        """Counties someone receives; an entry without recipients does not count."""
+        return {c for c, people in self.regions.items() if len(c) == 6 and people}
 
     def for_county(self, county_code: str | None) -> tuple[list[Recipient], bool]:
         """Recipients for a county and whether the fallback was used."""
@@ -109,6 +110,8 @@ def load_routing(path: Path | None = None) -> Routing:
                 flags[code] = bool(value["always_send"])
             value = value.get("recipients") or []
         regions[code] = [rec(r) for r in value or []]
+        if not regions[code]:
+            log.warning("路由文件中区划 %s 没有收件人，其问题将发给兜底收件人", code)
     return Routing(
         regions=regions,
         fallback=rec(data["fallback"]),

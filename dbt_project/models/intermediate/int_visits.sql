@@ -1,12 +1,10 @@
--- Visits that take part in rules: not deleted, household not deleted; with the household's
+-- Visits that take part in rules: not deleted, of a live household (a visit to a deleted or
+-- unknown household takes part in nothing); with the household's
 -- home location and region, the visit's local date and its distance from home.
 with visits as (
     select v.*
     from {{ ref('stg_platform__visits') }} as v
     where not v.is_deleted
-      and not exists (
-          select 1 from {{ ref('stg_platform__households') }} as dh
-          where dh.household_id = v.household_id and dh.is_deleted)
 )
 
 select
@@ -24,4 +22,4 @@ select
          then {{ distance_km('v.gps_lat', 'v.gps_lon', 'h.home_lat', 'h.home_lon') }}
     end                                                         as distance_from_home_km
 from visits as v
-left join {{ ref('int_live_households') }} as h using (household_id)
+join {{ ref('int_live_households') }} as h using (household_id)

@@ -1,5 +1,6 @@
 -- Persons (not deleted, household live, any status). PIPL: the ID number only masked and as a
--- keyed hash for joins; no phone, no health status.
+-- keyed hash for joins; no phone, no health status. Only the birth year: the masked digits of
+-- an ID number are the birth date, so publishing it would give the full number back.
 select
     person_id,
     household_id,
@@ -8,7 +9,7 @@ select
     village_code,
     person_name,
     gender,
-    birth_date,
+    extract(year from birth_date)::int        as birth_year,
     id_type,
     {{ mask_id('id_number') }}                 as id_number_masked,
     {{ id_hash_or_null('id_number') }}         as id_hash,

@@ -1,6 +1,7 @@
 -- County x run date monitoring summary. Incremental: each run replaces its own day's rows
--- (delete+insert on the key), earlier days stay, so a rerun of a date changes nothing.
-{{ config(materialized='incremental', unique_key=['report_date', 'county_code'],
+-- (delete+insert on report_date, so a NULL county cannot slip past the delete), earlier days
+-- stay, so a rerun of a date changes nothing.
+{{ config(materialized='incremental', unique_key='report_date',
           incremental_strategy='delete+insert') }}
 
 with households as (

@@ -1,6 +1,6 @@
--- 残疾人证信息：每个业务键 (disability_cert_no) 取最新一份文件中的最后一行。
+-- 残疾人证信息：每行一个事件，所有成功批次的行都保留（同一天的更正文件会替换旧文件的行）。
 with source as (
-    {{ feed_rows('canlian', ['disability_cert_no']) }}
+    {{ feed_rows('canlian') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
--- 消费帮扶销售记录：每个业务键 (order_no) 取最新一份文件中的最后一行。
+-- 消费帮扶销售记录：每行一个事件，所有成功批次的行都保留（同一天的更正文件会替换旧文件的行）。
 with source as (
-    {{ feed_rows('consumption_sale', ['order_no']) }}
+    {{ feed_rows('consumption_sale') }}
 ),
 
 renamed as (

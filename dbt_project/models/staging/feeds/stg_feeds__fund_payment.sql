@@ -1,6 +1,6 @@
--- 衔接资金项目支付：每个业务键 (voucher_no) 取最新一份文件中的最后一行。
+-- 衔接资金项目支付：每行一个事件，所有成功批次的行都保留（同一天的更正文件会替换旧文件的行）。
 with source as (
-    {{ feed_rows('fund_payment', ['voucher_no']) }}
+    {{ feed_rows('fund_payment') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
--- 户籍变动事件（死亡、户口迁出）：每个业务键 (id_number, event_type) 取最新一份文件中的最后一行。
+-- 户籍变动事件（死亡、户口迁出）：每行一个事件，所有成功批次的行都保留（同一天的更正文件会替换旧文件的行）。
 with source as (
-    {{ feed_rows('gongan', ['id_number', 'event_type']) }}
+    {{ feed_rows('gongan') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
--- 社会救助对象名册：每个业务键 (id_number, assistance_type, started_on) 取最新一份文件中的最后一行。
+-- 社会救助对象名册：每行一个事件，所有成功批次的行都保留（同一天的更正文件会替换旧文件的行）。
 with source as (
-    {{ feed_rows('minzheng', ['id_number', 'assistance_type', 'started_on']) }}
+    {{ feed_rows('minzheng') }}
 ),
 
 renamed as (

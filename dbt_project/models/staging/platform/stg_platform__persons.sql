@@ -10,7 +10,7 @@ renamed as (
         payload->>'gender'                          as gender,
         payload->>'id_type'                         as id_type,
         payload->>'id_number'                       as id_number_raw,
-        {{ norm_id("payload->>'id_number'") }}      as id_number,
+        {{ norm_id_exact("payload->>'id_number'") }} as id_number,
         (payload->>'birth_date')::date              as birth_date,
         payload->>'relation_to_head'                as relation_to_head,
         payload->>'ethnicity'                       as ethnicity,

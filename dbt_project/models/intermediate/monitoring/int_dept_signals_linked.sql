@@ -1,0 +1,59 @@
+-- One row per department signal (8 feeds + platform alerts) with its full detail (amounts,
+-- disability grades: the rules need them), linked to a person and household
+-- where the ID number names exactly one person (a duplicated number matches several: the count
+-- says so and the rules use every match). A platform alert's own person_id wins.
+with signals as (
+    select * from {{ ref('int_dept_signals') }}
+),
+
+persons as (
+    select * from {{ ref('int_person_identity') }}
+),
+
+matches as (
+    select s.signal_id,
+           count(*)                       as matched_person_count,
+           count(distinct p.household_id) as matched_household_count,
+           min(p.person_id)               as person_id,
+           min(p.household_id)            as household_id
+    from signals as s
+    join persons as p on p.id_number = s.id_number
+    group by s.signal_id
+),
+
+linked as (
+    select
+        s.*,
+        coalesce(m.matched_person_count, 0) as matched_person_count,
+        coalesce(ap.person_id, case when m.matched_person_count = 1 then m.person_id end) as person_id,
+        coalesce(ap.household_id, case when m.matched_household_count = 1 then m.household_id end) as household_id
+    from signals as s
+    left join matches as m using (signal_id)
+    left join persons as ap on ap.person_id = s.platform_person_id
+)
+
+select
+    l.signal_id,
+    l.source,
+    l.source_dept,
+    l.signal_type,
+    l.signal_value,
+    l.signal_status,
+    l.event_date,
+    l.amount,
+    l.received_on,
+    l.file_date,
+    l.line_no,
+    {{ mask_id('l.id_number') }}           as id_number_masked,
+    {{ id_hash_or_null('l.id_number') }}   as id_hash,
+    l.matched_person_count,
+    l.person_id,
+    l.household_id,
+    coalesce(h.county_code, left(l.village_code, 6)) as county_code,
+    coalesce(h.town_code, left(l.village_code, 9))   as town_code,
+    coalesce(h.village_code, l.village_code)         as village_code,
+    l.verify_due_on,
+    l.verify_result,
+    l.verified_by_worker_id
+from linked as l
+left join {{ ref('int_live_households') }} as h using (household_id)
