@@ -1,11 +1,9 @@
 """Load platform resources into raw.platform_<resource>, one batch (= one transaction) each.
 
-Counting: rows_in counts the distinct (record_id, updated_at) items received plus the items
-rejected. An exact repeat of an item already received in this batch (same key and same
-updated_at, e.g. a page served twice) is loaded once and only reported in the batch
-message and the summary ('duplicates'), so rows_in = rows_loaded + rows_rejected holds.
-The same record with a later updated_at is a new version and is loaded too; staging keeps
-the latest.
+Counting: rows_in is every item received, = rows_loaded + rows_rejected. Raw keeps what
+arrived: an exact repeat (same key and updated_at, e.g. a page served twice) is landed too and
+counted in the batch message ('duplicates'); staging keeps one latest version per key, so a
+repeat never reaches a mart twice.
 """
 from __future__ import annotations
 
@@ -164,12 +162,11 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
                     continue
                 if (record_id, updated_at) in seen:
                     duplicates += 1
-                    continue
                 seen.add((record_id, updated_at))
                 rows.append((record_id, updated_at, deleted, payload))
             if rows:
                 batch.copy_rows(res.table, COLUMNS, rows)
-        batch.rows_in = batch.rows_loaded + batch.rows_rejected
+        batch.rows_in = position
         superseded = [r[0] for r in conn.execute(
             "update raw.load_batch set status = 'superseded', "
             "message = concat_ws('; ', message, %s::text) "
@@ -181,7 +178,7 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
             conn.execute(f"delete from {res.table} where load_batch_id = any(%s)", (superseded,))
         notes = [f"updated_since={since.isoformat() if since else '全量'}", f"页数 {pages}"]
         if duplicates:
-            notes.append(f"重复条目 {duplicates} 条（同一主键与 updated_at）仅装载一次")
+            notes.append(f"重复条目 {duplicates} 条（同一主键与 updated_at），原样落地，staging 只取一条")
         if total is not None and position - duplicates < total:
             notes.append(f"收到 {position - duplicates} 条，少于平台声明的 total={total}")
             log.warning("平台 %s：收到 %d 条，少于 total=%d", resource, position - duplicates, total)

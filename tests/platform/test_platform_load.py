@@ -105,11 +105,13 @@ def test_latest_version_wins_downstream(conn, sim, client_for):
     assert len(phone) == 3000 and ("13800000000",) in phone
 
 
-def test_exact_repeats_load_once(conn, sim_factory, client_for):
+def test_exact_repeats_are_landed_and_counted(conn, sim_factory, client_for):
+    """Every item received is counted and landed (raw keeps what arrived); staging dedupes."""
     sim = sim_factory(rate_overlap=0.4, seed=5)
     s = load_resource(conn, client_for(sim, page_size=64), "households", D1)
     assert s["duplicates"] > 0
-    assert s["rows_in"] == s["rows_loaded"] == 3000 == count(conn, "households")
+    assert s["rows_in"] == s["rows_loaded"] == 3000 + s["duplicates"] == count(conn, "households")
+    assert conn.execute("select count(distinct record_id) from raw.platform_households").fetchone()[0] == 3000
     msg = conn.execute("select message from raw.load_batch where batch_id=%s",
                        (s["batch_id"],)).fetchone()[0]
     assert f"重复条目 {s['duplicates']} 条" in msg
