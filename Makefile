@@ -36,7 +36,8 @@ docs: $(STAMP)
 
 lock:
 	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install -q uv==0.13.8)
-	$(TOOLS)/bin/uv pip compile pyproject.toml --group dev --python-version 3.11 -o requirements.lock --quiet --no-header
+	$(TOOLS)/bin/uv pip compile pyproject.toml --group local --group dev --python-version 3.11 -o requirements.lock --quiet --no-header
+	$(TOOLS)/bin/uv pip compile pyproject.toml --python-version 3.11 -o requirements-prod.lock --quiet --no-header
 
 clean:
 	-$(PY) -c "from pathlib import Path; from local import embedded_pg; embedded_pg.stop(Path('var/pg'))"
