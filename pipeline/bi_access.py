@@ -17,6 +17,9 @@ Idempotent: run it as often as you like.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import os
 
@@ -37,6 +40,18 @@ def _create_role(conn: psycopg.Connection, name: str, options: sql.Composable) -
         "do $$ begin create role {} {}; "
         "exception when duplicate_object or unique_violation then null; end $$"
     ).format(sql.Identifier(name), options))
+
+
+def scram_verifier(password: str, iterations: int = 4096, salt: bytes | None = None) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores (RFC 5802/7677), computed here so the
+    clear password never travels in SQL (statement logs, pg_stat_statements)."""
+    salt = salt or os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    return (f"SCRAM-SHA-256${iterations}:{b64(salt)}"
+            f"${b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}")
 
 
 def ensure_bi_reader(conn: psycopg.Connection, login_user: str | None = None,
@@ -63,8 +78,13 @@ def ensure_bi_reader(conn: psycopg.Connection, login_user: str | None = None,
         if not password:
             log.info("BI_READER_PASSWORD 未设置：只维护 %s 角色，不创建登录用户", ROLE)
             return None
+        owner = conn.execute("select rolname from pg_roles where rolname = %s and "
+                             "(rolsuper or rolname = current_user)", (login_user,)).fetchone()
+        if owner:   # a typo in BI_READER_USER must not reset the warehouse owner's password
+            raise ValueError(f"BI_READER_USER={login_user!r} 是数据库所有者或超级用户，不能用作只读登录")
         user = sql.Identifier(login_user)
         _create_role(conn, login_user, sql.SQL("login"))
-        conn.execute(sql.SQL("alter role {} with login password {}").format(user, sql.Literal(password)))
+        conn.execute(sql.SQL("alter role {} with login password {}")
+                     .format(user, sql.Literal(scram_verifier(password))))
         conn.execute(sql.SQL("grant {} to {}").format(role, user))
     return login_user

@@ -165,3 +165,16 @@ def test_doc_examples_return_expected_figures(bi_url, projects, province):
             if name != "slowest_projects":  # grouped reports: text collation may order differently
                 got, expected = sorted(got), sorted(expected)
             assert got == expected, name
+
+
+def test_scram_verifier_matches_libpq(fresh_db_url):
+    """The BI password goes to the server as a SCRAM verifier, never in clear: it must be the
+    verifier libpq itself computes for the same salt."""
+    import base64
+
+    from pipeline.bi_access import scram_verifier
+
+    with psycopg.connect(fresh_db_url) as conn:
+        reference = conn.pgconn.encrypt_password(b"pencil", b"bi_user", b"scram-sha-256").decode()
+    iterations, salt = reference.split("$")[1].split(":")
+    assert scram_verifier("pencil", int(iterations), base64.b64decode(salt)) == reference
