@@ -102,13 +102,20 @@ def open_batch(
                  batch.message, batch_id),
             )
     except Exception as exc:  # record the failure, then let the original error propagate
-        try:
-            with conn.transaction():
-                _insert_batch(conn, "failed", **meta, message=str(exc)[:2000], started_at=started,
-                              finished_at=dt.datetime.now(dt.timezone.utc))
-        except Exception:  # e.g. the connection itself died: the original error matters more
-            log.exception("无法记录失败批次 %s/%s", source, origin)
+        record_failed_batch(conn, message=str(exc), started_at=started, **meta)
         raise
+
+
+def record_failed_batch(conn, *, message: str, started_at: dt.datetime | None = None, **meta) -> None:
+    """A 'failed' audit row in a transaction of its own. Never raises: when even that fails
+    (the connection died), the caller's original error is the one that matters."""
+    try:
+        with conn.transaction():
+            _insert_batch(conn, "failed", **meta, message=message[:2000],
+                          started_at=started_at or dt.datetime.now(dt.timezone.utc),
+                          finished_at=dt.datetime.now(dt.timezone.utc))
+    except Exception:
+        log.exception("无法记录失败批次 %s/%s", meta.get("source"), meta.get("origin"))
 
 
 def record_duplicate(conn, *, source, entity, origin, run_date, file_date, sha256, message) -> int:

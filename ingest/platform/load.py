@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import tempfile
+from dataclasses import dataclass
 import re
 from typing import Any, Iterable
 
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from ingest.batches import open_batch
+from ingest.batches import open_batch, record_failed_batch
 from ingest.warehouse import ensure_raw_schema
 
 from .client import PlatformClient, parse_time
@@ -125,6 +127,36 @@ def _reject_text(item: Any) -> str:
     return text
 
 
+@dataclass
+class _Pulled:
+    position: int = 0        # items received
+    duplicates: int = 0      # exact repeats (same key and updated_at) among them
+    pages: int = 0
+    total: int | None = None
+    watermark: dt.datetime | None = None
+
+
+def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, good, bad) -> _Pulled:
+    """Page through a resource: checked rows to `good`, rejects to `bad` (JSON lines)."""
+    pulled, seen = _Pulled(), set()
+    for page in client.iter_pages(res.name, since):
+        pulled.pages += 1
+        if page.number == 1:
+            pulled.watermark, pulled.total = page.server_time, page.total
+        for item in page.items:
+            pulled.position += 1
+            try:
+                record_id, updated_at, deleted, payload = _check_item(res, item)
+            except (MissingKey, ValueError) as exc:
+                bad.write(json.dumps([pulled.position, _reject_text(item), str(exc)], ensure_ascii=False) + "\n")
+                continue
+            if (record_id, updated_at) in seen:
+                pulled.duplicates += 1
+            seen.add((record_id, updated_at))
+            good.write(json.dumps([record_id, updated_at.isoformat(), deleted, payload], ensure_ascii=False) + "\n")
+    return pulled
+
+
 def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: str,
                   run_date: dt.date, *, ensure_tables: bool = True) -> dict:
     """Pull one resource (incrementally from the last run's watermark) into its raw table.
@@ -139,54 +171,50 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
     if ensure_tables:
         ensure_platform_tables(conn, [resource])
     summary: dict[str, Any] = {"resource": resource, "run_date": run_date}
-    with open_batch(conn, source=SOURCE, entity=resource, origin=client.endpoint_url(resource),
-                    run_date=run_date) as batch:
-        # one loader per resource at a time; reruns queue up instead of interleaving
-        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{SOURCE}:{resource}",))
+    meta = dict(source=SOURCE, entity=resource, origin=client.endpoint_url(resource),
+                run_date=run_date)
+    with conn.transaction():
         since = previous_watermark(conn, resource, run_date)
-        seen: set[tuple[str, dt.datetime]] = set()
-        position = duplicates = pages = 0
-        total = None
-        for page in client.iter_pages(resource, since):
-            pages += 1
-            if page.number == 1:
-                batch.watermark = page.server_time
-                total = page.total
-            rows = []
-            for item in page.items:
-                position += 1
-                try:
-                    record_id, updated_at, deleted, payload = _check_item(res, item)
-                except (MissingKey, ValueError) as exc:
-                    batch.reject(position, _reject_text(item), str(exc))
-                    continue
-                if (record_id, updated_at) in seen:
-                    duplicates += 1
-                seen.add((record_id, updated_at))
-                rows.append((record_id, updated_at, deleted, payload))
-            if rows:
-                batch.copy_rows(res.table, COLUMNS, rows)
-        batch.rows_in = position
-        superseded = [r[0] for r in conn.execute(
-            "update raw.load_batch set status = 'superseded', "
-            "message = concat_ws('; ', message, %s::text) "
-            "where source = %s and entity = %s and run_date = %s and status = 'succeeded' "
-            "and batch_id <> %s returning batch_id",
-            (f"已被批次 {batch.batch_id} 取代", SOURCE, resource, run_date, batch.batch_id),
-        )]
-        if superseded:
-            conn.execute(f"delete from {res.table} where load_batch_id = any(%s)", (superseded,))
-        notes = [f"updated_since={since.isoformat() if since else '全量'}", f"页数 {pages}"]
-        if duplicates:
-            notes.append(f"重复条目 {duplicates} 条（同一主键与 updated_at），原样落地，staging 只取一条")
-        if total is not None and position - duplicates < total:
-            notes.append(f"收到 {position - duplicates} 条，少于平台声明的 total={total}")
-            log.warning("平台 %s：收到 %d 条，少于 total=%d", resource, position - duplicates, total)
-        batch.message = "；".join(notes)
-        summary.update(batch_id=batch.batch_id, rows_in=batch.rows_in,
-                       rows_loaded=batch.rows_loaded, rows_rejected=batch.rows_rejected,
-                       duplicates=duplicates, pages=pages, total=total, updated_since=since,
-                       watermark=batch.watermark, superseded=superseded)
+    # Pull first, into a spool file (bounded memory), so no database transaction stays open
+    # while the platform is slow or retrying; then land the spool in one short transaction.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as good, \
+            tempfile.TemporaryFile("w+", encoding="utf-8") as bad:
+        try:
+            pull = _pull(client, res, since, good, bad)
+        except Exception as exc:
+            record_failed_batch(conn, message=str(exc), **meta)
+            raise
+        with open_batch(conn, **meta) as batch:
+            # one loader per resource at a time; reruns queue up instead of interleaving
+            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{SOURCE}:{resource}",))
+            batch.watermark = pull.watermark
+            good.seek(0)
+            batch.copy_rows(res.table, COLUMNS, (json.loads(line) for line in good))
+            bad.seek(0)
+            for line in bad:
+                batch.reject(*json.loads(line))
+            position, duplicates, pages, total = pull.position, pull.duplicates, pull.pages, pull.total
+            batch.rows_in = position
+            superseded = [r[0] for r in conn.execute(
+                "update raw.load_batch set status = 'superseded', "
+                "message = concat_ws('; ', message, %s::text) "
+                "where source = %s and entity = %s and run_date = %s and status = 'succeeded' "
+                "and batch_id <> %s returning batch_id",
+                (f"已被批次 {batch.batch_id} 取代", SOURCE, resource, run_date, batch.batch_id),
+            )]
+            if superseded:
+                conn.execute(f"delete from {res.table} where load_batch_id = any(%s)", (superseded,))
+            notes = [f"updated_since={since.isoformat() if since else '全量'}", f"页数 {pages}"]
+            if duplicates:
+                notes.append(f"重复条目 {duplicates} 条（同一主键与 updated_at），原样落地，staging 只取一条")
+            if total is not None and position - duplicates < total:
+                notes.append(f"收到 {position - duplicates} 条，少于平台声明的 total={total}")
+                log.warning("平台 %s：收到 %d 条，少于 total=%d", resource, position - duplicates, total)
+            batch.message = "；".join(notes)
+            summary.update(batch_id=batch.batch_id, rows_in=batch.rows_in,
+                           rows_loaded=batch.rows_loaded, rows_rejected=batch.rows_rejected,
+                           duplicates=duplicates, pages=pages, total=total, updated_since=since,
+                           watermark=batch.watermark, superseded=superseded)
     log.info("平台 %s 装载完成：读入 %d，装载 %d，拒收 %d，重复 %d，取代批次 %s", resource,
              summary["rows_in"], summary["rows_loaded"], summary["rows_rejected"], duplicates,
              superseded or "无")
