@@ -12,7 +12,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export SCARF_ANALYTICS := false
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: run test bench docs lock clean
+.PHONY: run test test-pg15 bench docs lock clean
 
 $(STAMP): requirements.lock
 	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install -q uv==0.13.8)
@@ -27,6 +27,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The same suite against the machine's PostgreSQL 15 (what sites run), if it has one.
+test-pg15: $(STAMP)
+	@url=$$($(PY) -m local.system_pg start /tmp/fpr-pg15 54315) && \
+	  TEST_WAREHOUSE_URL=$$url $(PY) -m pytest -q; rc=$$?; \
+	  $(PY) -m local.system_pg stop /tmp/fpr-pg15 >/dev/null; exit $$rc
 
 bench: $(STAMP)
 	$(PY) -m bench.run
