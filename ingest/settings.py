@@ -20,6 +20,11 @@ def run_date_from_env() -> dt.date:
     return dt.date.fromisoformat(value) if value else today_shanghai()
 
 
+def outbox_dir() -> Path:
+    """Where e-mails are written: OUTBOX_DIR, default var/outbox."""
+    return Path(os.environ.get("OUTBOX_DIR", REPO_ROOT / "var" / "outbox"))
+
+
 @dataclass(frozen=True)
 class Settings:
     warehouse_url: str
@@ -41,5 +46,5 @@ class Settings:
             platform_client_id=os.environ.get("PLATFORM_CLIENT_ID"),
             platform_client_secret=os.environ.get("PLATFORM_CLIENT_SECRET"),
             landing_dir=Path(os.environ.get("LANDING_DIR", var / "landing")),
-            outbox_dir=Path(os.environ.get("OUTBOX_DIR", var / "outbox")),
+            outbox_dir=outbox_dir(),
         )

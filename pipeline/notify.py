@@ -16,7 +16,8 @@ import re
 import traceback
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
-from pathlib import Path
+
+from ingest.settings import outbox_dir
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 8000
@@ -102,8 +103,6 @@ def build_failure_message(facts: dict, sender, engineers) -> EmailMessage:
     return msg
 
 
-def outbox_dir() -> Path:
-    return Path(os.environ.get("OUTBOX_DIR", Path(__file__).resolve().parent.parent / "var" / "outbox"))
 
 
 def notify_engineers_on_failure(context) -> dict:

@@ -13,13 +13,13 @@ import random
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
-from zoneinfo import ZoneInfo
 
 import requests
 
+from ingest.settings import TZ
+
 log = logging.getLogger(__name__)
 
-TZ = ZoneInfo("Asia/Shanghai")
 TRANSIENT_STATUS = {500, 502, 503, 504}
 TRANSIENT_ERRORS = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
                     requests.Timeout, requests.exceptions.ContentDecodingError)

@@ -1,7 +1,8 @@
 -- Every department signal in one shape: one row per staged row of the 8 department feeds
--- (latest version per business key, as staging keeps it) and one per non-deleted platform alert.
+-- (every row for event feeds, the latest per business key for the others, as staging keeps
+-- them) and one per non-deleted platform alert.
 -- id_number is the normalised ID (feed readers normalise it; canlian's is the certificate's
--- first 18 characters). Matching to persons happens in fct_dept_signal / the rules.
+-- first 18 characters). Matching to persons happens in int_dept_signals_linked.
 {% set feeds = [
     ('yibao',    '医保'), ('minzheng', '民政'), ('canlian', '残联'), ('gongan', '公安'),
     ('jiaoyu',   '教育'), ('zhujian',  '住建'), ('shuili',  '水利'), ('renshe', '人社'),
