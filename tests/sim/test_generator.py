@@ -204,9 +204,3 @@ def test_landing_layout_and_rejects(dirty):
     hist = (R - timedelta(days=5)).strftime("%Y%m%d")
     assert (out / "landing" / "yibao" / f"yibao_{hist}.csv").is_file()
 
-
-def test_small_scale_is_fast(tmp_path):
-    import time
-    t = time.time()
-    generate(tmp_path / "s", R, seed=5, households=500)
-    assert time.time() - t < 5
