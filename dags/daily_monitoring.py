@@ -1,33 +1,34 @@
-"""Daily monitoring pipeline: pull every source, build the marts, check, alert.
+"""Daily monitoring pipeline: pull every source, build the marts, check, alert, report.
 
-Wiring only: every step is a function in pipeline.steps (tested there); dbt runs through
-astronomer-cosmos, one task per model with its tests (`dbt build` per node).
+Wiring only: every step is a function in pipeline.steps (tested there). dbt runs as one
+`dbt build` (models, snapshots, tests) in the `transform` task; its lineage is in the dbt docs
+the `dbt_docs` task publishes. Nothing upstream can silence the day: every later step runs
+whatever happened before it (`all_done`), each works with what is there, and `close_day`
+sends the engineers one report per run and fails the run when anything went wrong.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
-from pathlib import Path
 
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import InvocationMode, LoadMode, TestBehavior
-from cosmos.profiles import PostgresUserPasswordProfileMapping
 from pipeline.notify import notify_engineers_on_failure
+from pipeline.run_report import record_task_failure
 
-REPO = Path(__file__).resolve().parent.parent
-DBT_DIR = REPO / "dbt_project"
-MANIFEST = DBT_DIR / "target" / "manifest.json"
 # Downstream DAGs (reports, exports) can schedule on the refreshed issue table.
 ISSUES = Asset(name="fpr_dq_issue", uri="postgres://warehouse:5432/warehouse/dq/issue")
+DAY_TASKS = ("run_date", "ingest_platform", "ingest_feeds", "transform", "quality", "alerts",
+             "bi_access", "dbt_docs")
+ANYWAY = "all_done"   # run whatever happened upstream
 
 
 @dag(
     dag_id="fpr_daily_monitoring",
     description="防返贫动态监测：每日拉取平台与部门数据、构建集市、质量校验、发送预警",
+    doc_md=__doc__,
     schedule=CronTriggerTimetable("0 6 * * *", timezone="Asia/Shanghai"),
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
@@ -38,7 +39,7 @@ ISSUES = Asset(name="fpr_dq_issue", uri="postgres://warehouse:5432/warehouse/dq/
         "owner": "data-platform",
         "retries": int(os.environ.get("FPR_TASK_RETRIES", "2")),
         "retry_delay": dt.timedelta(minutes=5),
-        "on_failure_callback": notify_engineers_on_failure,
+        "on_failure_callback": record_task_failure,
         "execution_timeout": dt.timedelta(hours=2),
     },
     tags=["fpr", "daily", "ingest", "dbt", "quality"],
@@ -46,61 +47,56 @@ ISSUES = Asset(name="fpr_dq_issue", uri="postgres://warehouse:5432/warehouse/dq/
 def fpr_daily_monitoring():
     from pipeline import steps  # light: heavy imports happen inside each step
 
+    def day_of(value: str) -> dt.date:
+        return dt.date.fromisoformat(value)
+
     @task
     def run_date(params=None, dag_run=None) -> str:
         return steps.resolve_run_date(params.get("run_date"), dag_run.logical_date or dag_run.run_after)
 
     @task
     def ingest_platform(day: str):
-        return steps.ingest_platform(dt.date.fromisoformat(day))
+        return steps.ingest_platform(day_of(day))
 
     @task
     def ingest_feeds(day: str):
-        return steps.ingest_feeds(dt.date.fromisoformat(day))
+        return steps.ingest_feeds(day_of(day))
 
-    transform = DbtTaskGroup(
-        group_id="transform",
-        project_config=ProjectConfig(DBT_DIR, manifest_path=MANIFEST if MANIFEST.exists() else None,
-                                     install_dbt_deps=False),
-        profile_config=ProfileConfig(
-            profile_name="fpr_monitoring", target_name="default",
-            profile_mapping=PostgresUserPasswordProfileMapping(
-                conn_id="warehouse", profile_args={"schema": "public"})),
-        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
-        render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST if MANIFEST.exists() else LoadMode.AUTOMATIC,
-            test_behavior=TestBehavior.BUILD,
-            # a test over two models (relationships) runs once both are built
-            should_detach_multiple_parents_tests=True),
-        operator_args={"vars": {"run_date": "{{ ti.xcom_pull(task_ids='run_date') }}"}},
-    )
+    @task(trigger_rule=ANYWAY)
+    def transform(day: str):
+        return steps.transform(day_of(day))
 
-    @task(outlets=[ISSUES])
-    def quality(day: str):
-        return steps.run_quality(dt.date.fromisoformat(day))
+    @task(trigger_rule=ANYWAY, outlets=[ISSUES])
+    def quality(day: str, built=None):
+        return steps.run_quality(day_of(day), unavailable=(built or {}).get("unavailable"))
 
-    @task
+    @task(trigger_rule=ANYWAY)
     def alerts(day: str):
-        return steps.send_alerts(dt.date.fromisoformat(day))
+        return steps.send_alerts(day_of(day))
 
-    @task
+    @task(trigger_rule=ANYWAY)
     def bi_access():
         return steps.grant_bi_access()
 
-    @task
+    @task(trigger_rule=ANYWAY)
     def dbt_docs(day: str):
-        return steps.generate_dbt_docs(dt.date.fromisoformat(day))
+        return steps.generate_dbt_docs(day_of(day))
 
-    # runs whatever happened upstream: a source that failed to load still fails the day
-    @task(trigger_rule="all_done")
-    def check_ingest(day: str):
-        return steps.check_ingest(dt.date.fromisoformat(day))
+    @task(trigger_rule=ANYWAY, retries=0, on_failure_callback=notify_engineers_on_failure)
+    def close_day(day: str, ti=None, dag_run=None):
+        outcomes = {t: ti.xcom_pull(task_ids=t) for t in DAY_TASKS}
+        return steps.close_day(dag_run.dag_id, dag_run.run_id, day_of(day), outcomes)
 
     day = run_date()
     loads = [ingest_platform(day), ingest_feeds(day)]
-    checked = quality(day)
-    loads >> transform >> checked >> alerts(day) >> check_ingest(day)
-    transform >> [bi_access(), dbt_docs(day)]
+    built = transform(day)
+    checked = quality(day, built)
+    sent = alerts(day)
+    loads >> built
+    checked >> sent
+    after_build = [bi_access(), dbt_docs(day)]
+    built >> after_build
+    [sent, *after_build] >> close_day(day)
 
 
 fpr_daily_monitoring()

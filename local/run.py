@@ -105,8 +105,6 @@ def main() -> int:
     os.environ.setdefault("DBT_DOCS_DIR", str(VAR / "dbt_docs"))
 
     try:
-        from pipeline.dbt import run_dbt
-        run_dbt(["parse", "--quiet"], url)       # manifest for cosmos' fast DAG parsing
         env = airflow_env(url)
         subprocess.run([str(bin_dir / "airflow"), "db", "migrate"], env=env, check=True,
                        stdout=subprocess.DEVNULL)

@@ -1,10 +1,11 @@
-"""Pipeline-failure e-mails to the data engineers (separate from supervisors' digests).
+"""E-mails to the data engineers (separate from supervisors' digests).
 
-`notify_engineers_on_failure` is every task's on_failure_callback: Airflow calls it once a task
-has failed after its retries. The message goes to the routing file's `engineers` (the fallback
-recipient if none), is written to the outbox (OUTBOX_DIR) and, when ALERT_SMTP_CONN_ID names an
-Airflow SMTP connection, sent through it. The callback never raises: a broken mail setup must
-not hide the task's own failure.
+The day's report (pipeline.run_report) is the normal route: one message per DAG run. A single
+task's failure mail (`notify_engineers_on_failure`) is the fallback when that report cannot be
+made. Messages go to the routing file's `engineers` (the fallback recipient if none), are
+written to the outbox (OUTBOX_DIR) and, when ALERT_SMTP_CONN_ID names an Airflow SMTP
+connection, sent through it. Nothing here raises: a broken mail setup must not hide the
+failure it reports.
 """
 from __future__ import annotations
 
@@ -103,31 +104,37 @@ def build_failure_message(facts: dict, sender, engineers) -> EmailMessage:
     return msg
 
 
+def deliver_to_engineers(msg: EmailMessage, name: str) -> dict:
+    """Write the message to the outbox and, when ALERT_SMTP_CONN_ID is set, send it.
+    Returns {'eml': path, 'status': 'outbox'|'smtp'|'smtp_failed'}; never raises for SMTP."""
+    from expectations.alerts import delivery
+
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+    eml = delivery.write_eml(msg, outbox_dir(), f"{safe}_{stamp}")
+    conn_id = os.environ.get("ALERT_SMTP_CONN_ID")
+    if not conn_id:
+        log.warning("未配置 ALERT_SMTP_CONN_ID：工程师邮件只写入发件箱 %s", eml)
+        return {"eml": str(eml), "status": "outbox"}
+    try:
+        delivery.send_smtp(msg, conn_id)
+    except Exception:  # the .eml stays in the outbox; never hide the original failure
+        log.exception("工程师邮件发送失败，已保存在发件箱 %s", eml)
+        return {"eml": str(eml), "status": "smtp_failed"}
+    log.info("邮件已发送给数据工程师：%s", msg["To"])
+    return {"eml": str(eml), "status": "smtp"}
 
 
 def notify_engineers_on_failure(context) -> dict:
-    """Airflow on_failure_callback. Returns {'eml': path, 'status': 'outbox'|'smtp'|'smtp_failed'|'error'}."""
+    """A task's failure mailed on its own: the fallback when the day's report cannot be made
+    (the warehouse is unreachable, or the report task itself failed). Never raises."""
     try:
-        from expectations.alerts import delivery, routing
+        from expectations.alerts import routing
 
         facts = failure_facts(context)
         route = routing.load_routing()
         msg = build_failure_message(facts, route.sender, route.engineers or [route.fallback])
-        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{facts['dag_id']}_{facts['task_id']}")
-        outbox = outbox_dir()
-        eml = delivery.write_eml(msg, outbox, f"failure_{safe}_{stamp}")
-        conn_id = os.environ.get("ALERT_SMTP_CONN_ID")
-        if not conn_id:
-            log.warning("未配置 ALERT_SMTP_CONN_ID：故障邮件只写入发件箱 %s", eml)
-            return {"eml": str(eml), "status": "outbox"}
-        try:
-            delivery.send_smtp(msg, conn_id)
-        except Exception:  # the .eml stays in the outbox; never hide the original failure
-            log.exception("故障邮件发送失败，已保存在发件箱 %s", eml)
-            return {"eml": str(eml), "status": "smtp_failed"}
-        log.info("故障邮件已发送给数据工程师：%s", msg["To"])
-        return {"eml": str(eml), "status": "smtp"}
+        return deliver_to_engineers(msg, f"failure_{facts['dag_id']}_{facts['task_id']}")
     except Exception:
         log.exception("故障通知回调本身出错（任务的原始错误见上方日志）")
         return {"eml": None, "status": "error"}

@@ -24,30 +24,39 @@ def resolve_run_date(param: str | None, logical_or_run_after) -> str:
     return pendulum.instance(logical_or_run_after).in_timezone("Asia/Shanghai").date().isoformat()
 
 
+def connection_url(login: str | None, password: str | None, host: str | None, port: int | None,
+                   dbname: str | None, extra: dict) -> str:
+    """An Airflow connection's parts as a libpq URL: parts quoted, no password when it has
+    none (trust or .pgpass), a socket directory as `?host=`, libpq-only extras."""
+    from urllib.parse import quote, urlencode
+
+    query = {k: v for k, v in extra.items()
+             if k in ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name")}
+    user = quote(login, safe="") + (f":{quote(password, safe='')}" if password else "") + "@" if login else ""
+    if host and host.startswith("/"):
+        query["host"], hostport = host, ""
+    else:
+        hostport = (host or "") + (f":{port}" if port and host else "")
+    return (f"postgresql://{user}{hostport}/{quote(dbname or 'postgres', safe='')}"
+            + (f"?{urlencode(query)}" if query else ""))
+
+
 def resolve_warehouse_url() -> str:
-    """WAREHOUSE_URL from the environment, else the Airflow connection `warehouse` (the one
-    cosmos gives dbt), as a postgresql:// URL with its parts quoted."""
+    """WAREHOUSE_URL from the environment, else the Airflow connection `warehouse`."""
     url = os.environ.get("WAREHOUSE_URL")
     if url:
         return url
-    from urllib.parse import quote, urlencode
-
     from airflow.sdk import BaseHook
 
     c = BaseHook.get_connection("warehouse")
-    # only libpq parameters: provider-only extras would make psycopg refuse the URL
-    query = urlencode({k: v for k, v in c.extra_dejson.items()
-                       if k in ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout",
-                                "application_name")})
-    os.environ["WAREHOUSE_URL"] = (
-        f"postgresql://{quote(c.login or '', safe='')}:{quote(c.password or '', safe='')}"
-        f"@{c.host}:{c.port or 5432}/{quote(c.schema or 'postgres', safe='')}" + (f"?{query}" if query else ""))
+    os.environ["WAREHOUSE_URL"] = connection_url(c.login, c.password, c.host, c.port, c.schema,
+                                                 c.extra_dejson)
     return os.environ["WAREHOUSE_URL"]
 
 
 def ingest_platform(run_date: dt.date) -> dict:
     """Pull every resource. A resource that fails is reported (its batch is 'failed') but does
-    not stop the day: rules and digests still run, FRESH-01 sees the gap, and check_ingest
+    not stop the day: rules and digests still run, FRESH-01 sees the gap, and close_day
     fails the run at the end so the engineers hear of it."""
     from ingest.platform.client import PlatformClient
     from ingest.platform.load import PlatformLoadError, load_all
@@ -58,6 +67,10 @@ def ingest_platform(run_date: dt.date) -> dict:
         raise RuntimeError("平台接口未配置：请设置 PLATFORM_BASE_URL / PLATFORM_CLIENT_ID / PLATFORM_CLIENT_SECRET")
     client = PlatformClient(s.platform_base_url, s.platform_client_id, s.platform_client_secret)
     with warehouse.connect() as conn:
+        later = _later_platform_run(conn, run_date)
+        if later:   # the platform only serves its current state: it is not this date's state
+            log.warning("运行日期 %s 早于已拉取的 %s：补跑不拉取平台当前数据", run_date, later)
+            return {"loaded": {}, "rejected": {}, "failed": {}, "skipped": f"补跑：平台数据已拉取至 {later}"}
         try:
             summaries, failures = load_all(conn, client, run_date), {}
         except PlatformLoadError as exc:
@@ -67,6 +80,13 @@ def ingest_platform(run_date: dt.date) -> dict:
     return {"loaded": {x["resource"]: x["rows_loaded"] for x in summaries},
             "rejected": {x["resource"]: x["rows_rejected"] for x in summaries if x["rows_rejected"]},
             "failed": failures}
+
+
+def _later_platform_run(conn, run_date: dt.date) -> dt.date | None:
+    if not conn.execute("select to_regclass('raw.load_batch') is not null").fetchone()[0]:
+        return None
+    return conn.execute("select max(run_date) from raw.load_batch where source = 'platform' "
+                        "and status = 'succeeded' and run_date > %s", (run_date,)).fetchone()[0]
 
 
 def ingest_feeds(run_date: dt.date, folders: list[str] | None = None) -> dict:
@@ -88,40 +108,66 @@ def ingest_feeds(run_date: dt.date, folders: list[str] | None = None) -> dict:
             "failed": [{"file": f.file, "message": f.message} for f in summaries if f.status == "failed"]}
 
 
-def check_ingest(run_date: dt.date) -> str:
-    """Last task of the day: fail (and so e-mail the engineers) if a platform resource or a
-    file dated the run date could not be loaded and nothing loaded it since."""
-    resolve_warehouse_url()
-    with warehouse.connect() as conn:
-        rows = conn.execute(
-            """select f.source, f.origin, f.message from raw.load_batch f
-               where f.run_date = %(d)s and f.status = 'failed'
-                 and (f.source = 'platform' or f.file_date = %(d)s)
-                 and not exists (select 1 from raw.load_batch ok
-                                 where ok.source = f.source and ok.entity = f.entity
-                                   and ok.file_date is not distinct from f.file_date
-                                   and ok.status in ('succeeded', 'duplicate')
-                                   and ok.batch_id > f.batch_id)
-               order by f.batch_id""", {"d": run_date}).fetchall()
-    if rows:
-        raise RuntimeError("以下数据未能装载：\n" + "\n".join(f"{s} {o}：{m}" for s, o, m in rows))
-    return "ok"
+def unresolved_loads(conn, run_date: dt.date) -> list[tuple[str, str, str]]:
+    """(source, origin, message) of every failed load that no later good delivery repaired."""
+    return conn.execute(
+        """select f.source, f.origin, f.message from raw.load_batch f
+           where f.run_date = %(d)s and f.status = 'failed'
+             and (f.source = 'platform' or f.file_date = %(d)s)
+             and not exists (select 1 from raw.load_batch ok
+                             where ok.source = f.source and ok.entity = f.entity
+                               and ok.file_date is not distinct from f.file_date
+                               and ok.status in ('succeeded', 'duplicate')
+                               and ok.batch_id > f.batch_id)
+           order by f.batch_id""", {"d": run_date}).fetchall()
 
 
-def run_quality(run_date: dt.date, families: list[str] | None = None) -> dict:
+def transform(run_date: dt.date) -> dict:
+    """One `dbt build` (models, snapshots, tests). A failing model costs only itself and what is
+    built on it: the outcome lists them, the rules skip what reads them, and the day's report
+    tells the engineers. Never raises for a failing node."""
+    from pipeline.dbt import invoke
+
+    url = resolve_warehouse_url()
+    outcome = invoke(["build"], url, run_date)
+    if not outcome.success:
+        log.error("dbt build 未全部成功：失败 %s，跳过 %s %s", outcome.failed, outcome.skipped,
+                  outcome.error or "")
+    return outcome.as_dict()
+
+
+def run_quality(run_date: dt.date, families: list[str] | None = None,
+                unavailable: list[str] | None = None) -> dict:
+    """Every rule whose tables were built today; the rest are listed as not run."""
     from expectations.validate import run_rules
 
     resolve_warehouse_url()
-    return run_rules(run_date, families=families)
+    extra = {"unavailable": frozenset(unavailable)} if unavailable else {}
+    return run_rules(run_date, families=families, **extra)
 
 
-def send_alerts(run_date: dt.date) -> list[dict]:
+def is_catch_up(conn, run_date: dt.date) -> dt.date | None:
+    """The later run date already checked, if this run is a backfill or catch-up of the past."""
+    if not conn.execute("select to_regclass('dq.validation_run') is not null").fetchone()[0]:
+        return None
+    return conn.execute("select max(run_date) from dq.validation_run where run_date > %s",
+                        (run_date,)).fetchone()[0]
+
+
+def send_alerts(run_date: dt.date) -> dict:
+    """Supervisors' digests; none for a backfilled past date (its findings are not today's)."""
     from expectations.alerts.send import send_digests
 
     resolve_warehouse_url()
     s = Settings.from_env()
     with warehouse.connect() as conn:
-        return send_digests(conn, run_date, s.outbox_dir)
+        later = is_catch_up(conn, run_date)
+        if later:
+            log.warning("运行日期 %s 是补跑（已有 %s 的运行）：不发送督导摘要", run_date, later)
+            return {"skipped": f"补跑：已有 {later} 的运行，不发送摘要", "sent": [], "failed": []}
+        # every recipient is tried; failures are reported by the day's report, not raised here
+        sent = send_digests(conn, run_date, s.outbox_dir, raise_on_failure=False)
+    return {"sent": sent, "failed": [d for d in sent if d.get("status") == "failed"]}
 
 
 def grant_bi_access() -> str | None:
@@ -143,3 +189,10 @@ def generate_dbt_docs(run_date: dt.date) -> str:
     out = Path(os.environ.get("DBT_DOCS_DIR", DBT_PROJECT_DIR.parent / "var" / "dbt_docs")).resolve()
     run_dbt(["docs", "generate", "--quiet", "--target-path", str(out)], url, run_date)
     return str(out)
+
+
+def close_day(dag_id: str, run_id: str, run_date: dt.date, outcomes: dict) -> str:
+    """The last task: one report to the engineers if anything went wrong, then fail the run."""
+    from pipeline.run_report import close_day as close
+
+    return close(dag_id, run_id, run_date, outcomes)

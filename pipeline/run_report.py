@@ -1,0 +1,156 @@
+"""The day's end: one report to the engineers per DAG run, whatever went wrong.
+
+Tasks do not mail on failure: their on_failure_callback (`record_task_failure`) stores what
+failed in `dq.task_failure`. The last task (`close_day`, runs whatever happened upstream)
+gathers the day's problems: failed tasks, tasks that never ran, loads not yet repaired, dbt
+nodes that failed, rules that could not run, digests that could not be delivered. It sends
+one report per run (`dq.engineer_report` keeps it to one, also across retries and hosts) and
+then fails the run, so "nothing is wrong" and "the pipeline died" never look alike.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+
+from pipeline import notify
+
+log = logging.getLogger(__name__)
+
+DDL = """
+create schema if not exists dq;
+create table if not exists dq.task_failure (
+    run_id      text not null,
+    dag_id      text not null,
+    task_id     text not null,
+    try_number  integer not null default 0,
+    hostname    text,
+    error       text not null,
+    failed_at   timestamptz not null default clock_timestamp(),
+    primary key (run_id, task_id, try_number)
+);
+comment on table dq.task_failure is '流水线任务失败记录（每次运行每个任务每次尝试一行，错误信息已脱敏）';
+create table if not exists dq.engineer_report (
+    run_id   text primary key,
+    dag_id   text not null,
+    run_date date,
+    subject  text not null,
+    sent_at  timestamptz not null default clock_timestamp()
+);
+comment on table dq.engineer_report is '每次运行发给数据工程师的汇总报告（每次运行至多一封）';
+"""
+
+
+def ensure(conn) -> None:
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(4242010)")
+        conn.execute(DDL)
+
+
+def record_task_failure(context) -> None:
+    """on_failure_callback of every daily task: remember the failure for the day's report.
+    If the warehouse cannot take it, mail this failure on its own (never lose it)."""
+    from ingest import warehouse
+    from pipeline.steps import resolve_warehouse_url
+
+    facts = notify.failure_facts(context)
+    try:
+        with warehouse.connect(resolve_warehouse_url()) as conn:
+            ensure(conn)
+            conn.execute(
+                """insert into dq.task_failure (run_id, dag_id, task_id, try_number, hostname, error)
+                   values (%s, %s, %s, %s, %s, %s) on conflict do nothing""",
+                (facts["run_id"], facts["dag_id"], facts["task_id"],
+                 int(facts["try_number"]) if str(facts["try_number"]).isdigit() else 0,
+                 facts["hostname"], facts["error"]))
+    except Exception:
+        log.exception("无法把任务失败记入数仓，改为单独发送故障邮件")
+        notify.notify_engineers_on_failure(context)
+
+
+def day_problems(conn, run_id: str, run_date: dt.date, outcomes: dict[str, dict | None]) -> list[str]:
+    """Every problem of this run, first failure first, in Chinese."""
+    from pipeline.steps import unresolved_loads
+
+    problems: list[str] = []
+    failed = conn.execute(
+        """select distinct on (task_id) task_id, error from dq.task_failure where run_id = %s
+           order by task_id, try_number desc""", (run_id,)).fetchall()
+    order = {t: i for i, t in enumerate(outcomes)}
+    failed.sort(key=lambda r: order.get(r[0], len(order)))
+    failed_ids = {t for t, _ in failed}
+    for task_id, error in failed:
+        last = [ln for ln in error.strip().splitlines() if ln.strip()][-1:] or ["（无错误信息）"]
+        problems.append(f"任务 {task_id} 失败：{last[0][:500]}")
+    for task_id, out in outcomes.items():
+        if out is None and task_id not in failed_ids:
+            problems.append(f"任务 {task_id} 没有运行完成（上游失败或被跳过）")
+    for source, origin, message in unresolved_loads(conn, run_date):
+        problems.append(f"数据未能装载：{source} {origin}：{message}")
+    dbt = outcomes.get("transform") or {}
+    if dbt.get("error"):
+        problems.append(f"dbt 未能运行：{dbt['error']}")
+    if dbt.get("failed"):
+        problems.append("dbt 构建失败的节点：" + "、".join(dbt["failed"]))
+    if dbt.get("skipped"):
+        problems.append(f"因上游失败而跳过的 dbt 节点 {len(dbt['skipped'])} 个：" + "、".join(dbt["skipped"][:20]))
+    for r in (outcomes.get("quality") or {}).get("not_run", []):
+        problems.append(f"规则 {r['rule_id']} 今日未能运行：{r['reason']}")
+    for d in (outcomes.get("alerts") or {}).get("failed", []):
+        problems.append(f"预警摘要未能送达 {d.get('recipient')}：{d.get('error', '')}")
+    return [notify.scrub(p) for p in problems]
+
+
+def build_report(dag_id: str, run_id: str, run_date: dt.date, problems: list[str],
+                 first_error: str | None, sender, engineers) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = f"【数据平台运行报告】{dag_id} {run_date} 有 {len(problems)} 项问题需要处理"
+    msg["From"] = formataddr((sender.name, sender.email))
+    msg["To"] = ", ".join(formataddr((e.name, e.email)) for e in engineers)
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=sender.email.split("@")[-1])
+    msg["X-FPR-Run-Report"] = run_id
+    intro = (f"运行 {run_id}（运行日期 {run_date}）结束时有以下问题。其余数据、规则和督导摘要已照常处理；"
+             "下列各项在修复并重跑前不会自动恢复。")
+    detail = f"\n\n首个失败的错误详情：\n{first_error}" if first_error else ""
+    msg.set_content(intro + "\n\n" + "\n".join(f"{i}. {p}" for i, p in enumerate(problems, 1)) + detail
+                    + "\n\n（本邮件只发给数据工程师；个人信息与口令已脱敏。每次运行至多一封。）")
+    items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+    pre = (f"<h4>首个失败的错误详情</h4><pre style=\"white-space:pre-wrap\">{html.escape(first_error)}</pre>"
+           if first_error else "")
+    msg.add_alternative(
+        f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"></head><body>
+<p>{html.escape(intro)}</p><ol>{items}</ol>{pre}
+<p style="color:#666">本邮件只发给数据工程师；个人信息与口令已脱敏。每次运行至多一封。</p></body></html>""",
+        subtype="html")
+    return msg
+
+
+def close_day(dag_id: str, run_id: str, run_date: dt.date, outcomes: dict[str, dict | None]) -> str:
+    """Report the run's problems once, then fail the run; 'ok' when there were none."""
+    from expectations.alerts import routing
+    from ingest import warehouse
+    from pipeline.steps import resolve_warehouse_url
+
+    with warehouse.connect(resolve_warehouse_url()) as conn:
+        ensure(conn)
+        problems = day_problems(conn, run_id, run_date, outcomes)
+        if not problems:
+            return "ok"
+        first = conn.execute("select error from dq.task_failure where run_id = %s "
+                             "order by failed_at limit 1", (run_id,)).fetchone()
+        route = routing.load_routing()
+        msg = build_report(dag_id, run_id, run_date, problems, first[0] if first else None,
+                           route.sender, route.engineers or [route.fallback])
+        with conn.transaction():   # the claim stands only once the report is out
+            claimed = conn.execute(
+                """insert into dq.engineer_report (run_id, dag_id, run_date, subject)
+                   values (%s, %s, %s, %s) on conflict (run_id) do nothing returning run_id""",
+                (run_id, dag_id, run_date, msg["Subject"])).fetchone()
+            if claimed:
+                notify.deliver_to_engineers(msg, f"report_{dag_id}_{run_date:%Y%m%d}")
+            else:
+                log.info("本次运行的报告已发送过（%s），不再重复发送", run_id)
+    raise RuntimeError("本次运行有问题（已汇总发给数据工程师）：\n" + "\n".join(problems))
