@@ -85,7 +85,9 @@ def fpr_daily_monitoring():
     @task(trigger_rule=ANYWAY, retries=0, on_failure_callback=notify_engineers_on_failure)
     def close_day(day: str, ti=None, dag_run=None):
         outcomes = {t: ti.xcom_pull(task_ids=t) for t in DAY_TASKS}
-        return steps.close_day(dag_run.dag_id, dag_run.run_id, day_of(day), outcomes)
+        states = ti.get_task_states(dag_id=dag_run.dag_id, run_ids=[dag_run.run_id]).get(dag_run.run_id, {})
+        return steps.close_day(dag_run.dag_id, dag_run.run_id, day_of(day), outcomes,
+                               {t: str(states.get(t)) for t in DAY_TASKS})
 
     day = run_date()
     loads = [ingest_platform(day), ingest_feeds(day)]

@@ -18,6 +18,7 @@ from email.utils import formataddr, formatdate, make_msgid
 from pipeline import notify
 
 log = logging.getLogger(__name__)
+DATA_PROBLEM = "数据未能装载"   # a delivery that could not be loaded: the data's problem, not the pipeline's
 
 DDL = """
 create schema if not exists dq;
@@ -37,6 +38,7 @@ create table if not exists dq.engineer_report (
     dag_id   text not null,
     run_date date,
     subject  text not null,
+    problems jsonb not null default '[]',
     sent_at  timestamptz not null default clock_timestamp()
 );
 comment on table dq.engineer_report is '每次运行发给数据工程师的汇总报告（每次运行至多一封）';
@@ -70,8 +72,10 @@ def record_task_failure(context) -> None:
         notify.notify_engineers_on_failure(context)
 
 
-def day_problems(conn, run_id: str, run_date: dt.date, outcomes: dict[str, dict | None]) -> list[str]:
-    """Every problem of this run, first failure first, in Chinese."""
+def day_problems(conn, run_id: str, run_date: dt.date, outcomes: dict[str, dict | None],
+                 states: dict[str, str] | None = None) -> list[str]:
+    """Every problem of this run, first failure first, in Chinese. A task did not finish when
+    its Airflow state is not success (or, without states, when it left no result)."""
     from pipeline.steps import unresolved_loads
 
     problems: list[str] = []
@@ -85,10 +89,12 @@ def day_problems(conn, run_id: str, run_date: dt.date, outcomes: dict[str, dict 
         last = [ln for ln in error.strip().splitlines() if ln.strip()][-1:] or ["（无错误信息）"]
         problems.append(f"任务 {task_id} 失败：{last[0][:500]}")
     for task_id, out in outcomes.items():
-        if out is None and task_id not in failed_ids:
-            problems.append(f"任务 {task_id} 没有运行完成（上游失败或被跳过）")
+        state = (states or {}).get(task_id)
+        unfinished = state not in ("success", "TaskInstanceState.SUCCESS") if states else out is None
+        if unfinished and task_id not in failed_ids:
+            problems.append(f"任务 {task_id} 没有运行完成（状态：{state or '无结果'}；上游失败或被跳过）")
     for source, origin, message in unresolved_loads(conn, run_date):
-        problems.append(f"数据未能装载：{source} {origin}：{message}")
+        problems.append(f"{DATA_PROBLEM}：{source} {origin}：{message}")
     dbt = outcomes.get("transform") or {}
     if dbt.get("error"):
         problems.append(f"dbt 未能运行：{dbt['error']}")
@@ -128,15 +134,18 @@ def build_report(dag_id: str, run_id: str, run_date: dt.date, problems: list[str
     return msg
 
 
-def close_day(dag_id: str, run_id: str, run_date: dt.date, outcomes: dict[str, dict | None]) -> str:
+def close_day(dag_id: str, run_id: str, run_date: dt.date, outcomes: dict[str, dict | None],
+              states: dict[str, str] | None = None) -> str:
     """Report the run's problems once, then fail the run; 'ok' when there were none."""
     from expectations.alerts import routing
+    from psycopg.types.json import Jsonb
+
     from ingest import warehouse
     from pipeline.steps import resolve_warehouse_url
 
     with warehouse.connect(resolve_warehouse_url()) as conn:
         ensure(conn)
-        problems = day_problems(conn, run_id, run_date, outcomes)
+        problems = day_problems(conn, run_id, run_date, outcomes, states)
         if not problems:
             return "ok"
         first = conn.execute("select error from dq.task_failure where run_id = %s "
@@ -146,9 +155,9 @@ def close_day(dag_id: str, run_id: str, run_date: dt.date, outcomes: dict[str, d
                            route.sender, route.engineers or [route.fallback])
         with conn.transaction():   # the claim stands only once the report is out
             claimed = conn.execute(
-                """insert into dq.engineer_report (run_id, dag_id, run_date, subject)
-                   values (%s, %s, %s, %s) on conflict (run_id) do nothing returning run_id""",
-                (run_id, dag_id, run_date, msg["Subject"])).fetchone()
+                """insert into dq.engineer_report (run_id, dag_id, run_date, subject, problems)
+                   values (%s, %s, %s, %s, %s) on conflict (run_id) do nothing returning run_id""",
+                (run_id, dag_id, run_date, msg["Subject"], Jsonb(problems))).fetchone()
             if claimed:
                 notify.deliver_to_engineers(msg, f"report_{dag_id}_{run_date:%Y%m%d}")
             else:

@@ -191,8 +191,10 @@ def generate_dbt_docs(run_date: dt.date) -> str:
     return str(out)
 
 
-def close_day(dag_id: str, run_id: str, run_date: dt.date, outcomes: dict) -> str:
-    """The last task: one report to the engineers if anything went wrong, then fail the run."""
+def close_day(dag_id: str, run_id: str, run_date: dt.date, outcomes: dict,
+              states: dict[str, str] | None = None) -> str:
+    """The last task: one report to the engineers if anything went wrong, then fail the run.
+    `outcomes` are the day's task results (None: none), `states` their Airflow states."""
     from pipeline.run_report import close_day as close
 
-    return close(dag_id, run_id, run_date, outcomes)
+    return close(dag_id, run_id, run_date, outcomes, states)

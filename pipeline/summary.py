@@ -43,3 +43,13 @@ def build_summary(conn: psycopg.Connection, run_date: dt.date) -> str:
         out.append(f"-- 预警邮件：{len(rows)} 封")
         out += [f"   [{c}] {s}" for c, s in rows]
     return "\n".join(out)
+
+
+def day_report(conn: psycopg.Connection, run_date: dt.date, since: float) -> list[str]:
+    """The problems of the engineers' report made for run_date since `since` (epoch), if any."""
+    if not _exists(conn, "dq.engineer_report"):
+        return []
+    row = conn.execute("select problems from dq.engineer_report where run_date = %s "
+                       "and sent_at >= to_timestamp(%s) order by sent_at desc limit 1",
+                       (run_date, since)).fetchone()
+    return list(row[0]) if row else []
