@@ -25,8 +25,14 @@ def _free_port() -> int:
 
 
 def cluster_port(pgdata: Path) -> int:
-    """The port this cluster uses: remembered beside its data directory, else a free one."""
+    """The port this cluster uses: the running postmaster's, else the one remembered beside its
+    data directory, else a free one."""
     memo = pgdata.parent / f"{pgdata.name}.port"
+    pid = pgdata / "postmaster.pid"   # line 4 is the port the running server listens on
+    lines = pid.read_text().splitlines() if pid.exists() else []
+    if len(lines) > 3 and lines[3].strip().isdigit() and _port_open(int(lines[3])):
+        memo.write_text(lines[3].strip())
+        return int(lines[3])
     if memo.exists():
         return int(memo.read_text().strip())
     port = _free_port()
