@@ -144,6 +144,7 @@ def close_day(dag_id: str, run_id: str, run_date: dt.date, outcomes: dict[str, d
     from pipeline.steps import resolve_warehouse_url
 
     with warehouse.connect(resolve_warehouse_url()) as conn:
+        warehouse.ensure_raw_schema(conn)   # a day whose loads never ran has no raw schema yet
         ensure(conn)
         problems = day_problems(conn, run_id, run_date, outcomes, states)
         if not problems:
