@@ -201,14 +201,20 @@ def build_workbook(title: str, issues: list[dict], names: dict, titles: dict, ru
 
 
 def _deterministic_zip(data: bytes, stamp: dt.datetime) -> bytes:
-    """The same workbook gives the same bytes: openpyxl stamps each zip entry with now()."""
+    """The same workbook gives the same bytes: openpyxl stamps each zip entry, and the
+    document's modified time, with now()."""
     out = io.BytesIO()
+    when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o600 << 16
-            dst.writestr(fixed, src.read(info.filename))
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + when + rb"\g<2>", body)
+            dst.writestr(fixed, body)
     return out.getvalue()
 
 

@@ -188,7 +188,8 @@ def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing) -> li
                               key=lambda i: (-i["days_open"], i["rule_id"], i["entity_id"])),
             resolved=res, first_digest=base is None, docs_url=docs_url, validation=validation,
             region_names=names, overdue=overdue, fix_disputed=disputed,
-            flagged_today=len({state.issue_key(i) for i in overdue + disputed} & flagged)))
+            flagged_today=len({state.issue_key(i) for i in overdue} & flagged["escalated"])
+            + len({state.issue_key(i) for i in disputed} & flagged["claimed_fixed_still_open"])))
     return out
 
 
@@ -201,10 +202,12 @@ def _overdue_for(a: Audience, issue: dict, routed: set[str]) -> bool:
     return level == "county" if county_view else level in ("town", "county")
 
 
-def _flagged_today(conn, run_date: dt.date) -> set[str]:
-    """Issues escalated or flagged 整改不实 on run_date."""
-    if not _has_table(conn, "dq.issue_event"):
-        return set()
-    return {r[0] for r in conn.execute(
-        "select rule_id || '|' || entity_id from dq.issue_event where run_date = %s "
-        "and event in ('escalated', 'claimed_fixed_still_open')", (run_date,))}
+def _flagged_today(conn, run_date: dt.date) -> dict[str, set[str]]:
+    """Keys of the issues escalated, and of those flagged 整改不实, on run_date."""
+    out: dict[str, set[str]] = {"escalated": set(), "claimed_fixed_still_open": set()}
+    if _has_table(conn, "dq.issue_event"):
+        for event, key in conn.execute(
+                "select event, rule_id || '|' || entity_id from dq.issue_event where run_date = %s "
+                "and event in ('escalated', 'claimed_fixed_still_open')", (run_date,)):
+            out[event].add(key)
+    return out
