@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import psycopg
 import pytest
 
 D1 = dt.date(2026, 12, 1)

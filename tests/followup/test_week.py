@@ -11,9 +11,20 @@ import email.policy
 from pathlib import Path
 
 import openpyxl
-
-from followupdata import (COUNTY_SUP, D1, FULL_ID, TOWN1, TOWN2, TOWN_SUP, V11, V12, V21, events,
-                          finding, issue)
+from followupdata import (
+    COUNTY_SUP,
+    D1,
+    FULL_ID,
+    TOWN1,
+    TOWN2,
+    TOWN_SUP,
+    V11,
+    V12,
+    V21,
+    events,
+    finding,
+    issue,
+)
 
 DAY = {n: D1 + dt.timedelta(days=n - 1) for n in range(1, 8)}
 PHONE = "13812345678"
