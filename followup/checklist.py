@@ -28,7 +28,7 @@ RESULTS = ("属实", "不属实", "已整改")
 # (header, width); the last four are filled in by whoever verifies
 COLUMNS = [("序号", 6), ("乡镇", 10), ("村", 10), ("规则编号", 11), ("规则含义", 34), ("严重程度", 8),
            ("对象类型", 9), ("对象编号", 14), ("户编号", 14), ("网格员", 16), ("问题说明", 50),
-           ("首次发现", 12), ("整改期限", 12), ("督办状态", 18), ("上次核实", 22),
+           ("首次发现", 12), ("整改期限", 12), ("督办状态", 24), ("上次核实", 26),
            ("核实结果", 10), ("核实人", 10), ("核实日期", 12), ("说明", 30)]
 FILL_FROM = 15            # 0-based index of 核实结果
 HEADER_ROW = 4
@@ -171,6 +171,9 @@ def build_workbook(title: str, issues: list[dict], names: dict, titles: dict, ru
             cell.alignment = Alignment(wrap_text=c in (5, 11, 19), vertical="top")
             if c > FILL_FROM:
                 cell.fill = fill_in
+        # printed sheets do not grow rows for wrapped text: size them (~0.6 CJK glyphs a unit)
+        lines = max(-(-len(mask_text(i["detail"] or "")) * 10 // (COLUMNS[10][1] * 6)), 1)
+        ws.row_dimensions[r].height = 15 * lines + 3
     first, last = HEADER_ROW + 1, HEADER_ROW + max(len(issues), 1)
     result_col = get_column_letter(FILL_FROM + 1)
     dv = DataValidation(type="list", formula1='"' + ",".join(RESULTS) + '"', allow_blank=True,
