@@ -17,7 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from followup.checklist import COLUMNS, FILL_FROM, HEADER_ROW, build_workbook  # noqa: E402
+from followup.checklist import COLUMNS, FILL_FROM, HEADER_ROW, build_workbook
 
 RUN = dt.date(2026, 12, 1)
 NAMES = {"341225101": "甲镇", "341225101201": "东村", "341225101202": "西村"}
@@ -26,11 +26,11 @@ TITLES = {"PAPER-02": "入户走访没有上传照片", "GRID-02": "网格员长
 
 
 def _issue(rule, sev, et, eid, village, detail, first, due, hh="", worker="", **kw):
-    return dict(rule_id=rule, severity=sev, entity_type=et, entity_id=eid, town_code="341225101",
-                village_code=village, detail=detail, first_detected_on=first, due_on=due,
-                household_id=hh, worker=worker, escalation_level=kw.get("level", "village"),
-                claimed_fixed_still_open=kw.get("claimed", False), verification_result=kw.get("result"),
-                verified_on=kw.get("on"), verified_by=kw.get("by"))
+    return {"rule_id": rule, "severity": sev, "entity_type": et, "entity_id": eid, "town_code": "341225101",
+                "village_code": village, "detail": detail, "first_detected_on": first, "due_on": due,
+                "household_id": hh, "worker": worker, "escalation_level": kw.get("level", "village"),
+                "claimed_fixed_still_open": kw.get("claimed", False), "verification_result": kw.get("result"),
+                "verified_on": kw.get("on"), "verified_by": kw.get("by")}
 
 
 ISSUES = [
