@@ -9,6 +9,7 @@ until the clock restarts (the issue comes back after resolution, or is raised ag
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import psycopg
 
@@ -49,10 +50,8 @@ def escalate(conn: psycopg.Connection, run_date: dt.date, cfg: FollowupConfig | 
                 changed.append(new)
         dq_store.write_issues(conn, changed)
         added = dq_store.write_events(conn, events)
-    by_level = {lvl: sum(1 for i in issues.values() if i["escalation_level"] == lvl) for lvl in LEVEL_ZH}
-    for new in changed:
-        by_level[new["escalation_level"]] += 1
-        by_level[issues[(new["rule_id"], new["entity_id"])]["escalation_level"]] -= 1
+    final = {**issues, **{(n["rule_id"], n["entity_id"]): n for n in changed}}
+    by_level = dict(Counter(i["escalation_level"] for i in final.values() if not i["dismissed"]))
     return {"escalated": added, "by_level": by_level}
 
 
