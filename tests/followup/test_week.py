@@ -247,6 +247,8 @@ def test_a_week_of_the_loop(warehouse, followup_config, routing_file, tmp_path):
     overdue6 = county6[county6.index("【逾期未整改"):county6.index("一、按规则族统计")]
     assert "V003" in overdue6 and "逾期 3 天" in overdue6 and "县级督办" in overdue6
     assert "W001" not in overdue6                                 # E is only at the town yet
+    html6 = digests(outbox, 6)[COUNTY_SUP].get_body(preferencelist=("html",)).get_content()
+    assert html6.index("逾期未整改") < html6.index("一、按规则族统计") and "县级督办" in html6
 
     # --- day 7, then the same day again: nothing twice -----------------------------------
     day(7)
