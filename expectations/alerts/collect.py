@@ -14,7 +14,8 @@ from expectations.alerts.routing import Audience, Routing
 ISSUE_SQL = """
 select i.rule_id, i.severity, i.entity_type, i.entity_id, coalesce(i.county_code, '') as county_code,
        i.town_code, i.village_code, i.detail, i.first_detected_on, i.last_detected_on, i.status,
-       i.resolved_on
+       i.resolved_on, i.due_on, i.escalation_level, i.dismissed, i.verification_result, i.verified_on,
+       i.claimed_fixed_still_open
 from dq.issue i
 where {where}
 order by i.rule_id, i.entity_id
@@ -34,10 +35,16 @@ class DigestData:
     docs_url: str | None = None
     validation: dict = field(default_factory=dict)   # rules / passed / failed for the run date
     region_names: dict[str, str] = field(default_factory=dict)
+    # follow-up (followup/): past their due date at this recipient's level, most overdue first
+    # (a town sees town and county level, a county only county level); 整改不实; how many of
+    # those two were flagged today (a digest is worth sending for them)
+    overdue: list[dict] = field(default_factory=list)
+    fix_disputed: list[dict] = field(default_factory=list)
+    flagged_today: int = 0
 
     @property
     def changed(self) -> bool:
-        return bool(self.new or self.resolved)
+        return bool(self.new or self.resolved or self.flagged_today)
 
     @property
     def open_keys(self) -> set[str]:
@@ -136,7 +143,8 @@ def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing) -> li
     """One DigestData per recipient (every recipient in the routing file, and the fallback)."""
     state.ensure(conn)
     names = region_names(conn)
-    open_issues = _rows(conn.execute(ISSUE_SQL.format(where="i.status = 'open'")))
+    # a finding verified 不属实 (dismissed) stops alerting until its record changes
+    open_issues = _rows(conn.execute(ISSUE_SQL.format(where="i.status = 'open' and not i.dismissed")))
     audiences = routing.audiences(open_issues)
     unrouted = routing.unrouted_counties(open_issues)
     baselines = {a.key: state.baseline(conn, a.key, run_date) for a in audiences}
@@ -151,6 +159,8 @@ def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing) -> li
         i["village_name"] = names.get(i["village_code"] or "", "")
     for i in open_issues:
         i["days_open"] = (run_date - i["first_detected_on"]).days + 1
+        i["days_overdue"] = max(0, (run_date - i["due_on"]).days) if i["due_on"] else 0
+    flagged = _flagged_today(conn, run_date)
     docs_url, validation = data_docs(conn, run_date)
     routed = routing.counties
 
@@ -168,11 +178,36 @@ def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing) -> li
             i["change"] = "新增" if is_new(i) else "仍未解决"
         for i in res:
             i["change"] = "已解决"
+        overdue = sorted((i for i in mine if _overdue_for(a, i, routed)),
+                         key=lambda i: (-i["days_overdue"], i["rule_id"], i["entity_id"]))
+        disputed = [i for i in mine if i["claimed_fixed_still_open"]]
         out.append(DigestData(
             audience=a, run_date=run_date, scope_label=scope_label(a, names, routing, unrouted),
             open=mine, new=[i for i in mine if i["change"] == "新增"],
             still_open=sorted((i for i in mine if i["change"] == "仍未解决"),
                               key=lambda i: (-i["days_open"], i["rule_id"], i["entity_id"])),
             resolved=res, first_digest=base is None, docs_url=docs_url, validation=validation,
-            region_names=names))
+            region_names=names, overdue=overdue, fix_disputed=disputed,
+            flagged_today=len({state.issue_key(i) for i in overdue} & flagged["escalated"])
+            + len({state.issue_key(i) for i in disputed} & flagged["claimed_fixed_still_open"])))
+    return out
+
+
+def _overdue_for(a: Audience, issue: dict, routed: set[str]) -> bool:
+    """County view (the issue's county is the recipient's, or the fallback's): county level
+    only; town view: town and county level."""
+    level = issue["escalation_level"]
+    county = issue.get("county_code") or ""
+    county_view = county in a.counties or (a.unrouted and county not in routed)
+    return level == "county" if county_view else level in ("town", "county")
+
+
+def _flagged_today(conn, run_date: dt.date) -> dict[str, set[str]]:
+    """Keys of the issues escalated, and of those flagged 整改不实, on run_date."""
+    out: dict[str, set[str]] = {"escalated": set(), "claimed_fixed_still_open": set()}
+    if _has_table(conn, "dq.issue_event"):
+        for event, key in conn.execute(
+                "select event, rule_id || '|' || entity_id from dq.issue_event where run_date = %s "
+                "and event in ('escalated', 'claimed_fixed_still_open')", (run_date,)):
+            out[event].add(key)
     return out

@@ -54,13 +54,22 @@ def since(d: DigestData) -> str:
 
 def subject(d: DigestData) -> str:
     return (f"【防返贫监测预警】{m(d.scope_label)} {d.run_date:%Y-%m-%d}：未解决 {len(d.open)} 条，"
-            f"新增 {len(d.new)} 条，已解决 {len(d.resolved)} 条")
+            f"新增 {len(d.new)} 条，已解决 {len(d.resolved)} 条" + _followup_counts(d))
+
+
+def _followup_counts(d: DigestData) -> str:
+    """'，整改不实 n 条，逾期 n 条' for the parts that are not zero."""
+    parts = [f"整改不实 {len(d.fix_disputed)} 条"] if d.fix_disputed else []
+    parts += [f"逾期 {len(d.overdue)} 条"] if d.overdue else []
+    return "".join("，" + p for p in parts)
 
 
 def _summary(d: DigestData) -> str:
     high = sum(1 for i in d.open if i["severity"] == "high")
     s = (f"未解决问题 {len(d.open)} 条（其中高风险 {high} 条）；{since(d)}新增 {len(d.new)} 条、"
          f"已解决 {len(d.resolved)} 条。")
+    if d.fix_disputed or d.overdue:
+        s += f"需督办：{_followup_counts(d)[1:]}。"
     if not d.changed:
         s += "与上次摘要相比没有变化。"
     return s
@@ -81,8 +90,32 @@ def _issue_line(i: dict) -> str:
     return f"  [{i['rule_id']}] {where} {ENTITY_ZH.get(i['entity_type'], i['entity_type'])} {i['entity_id']}：{i['detail'] or ''}{extra}"
 
 
+LEVEL_ZH = {"village": "村级整改", "town": "乡镇督办", "county": "县级督办"}
+DISPUTED_TITLE = "整改不实（已报“已整改”，但数据仍显示问题，请重点督查）"
+OVERDUE_TITLE = "逾期未整改（超过整改期限，逾期最久的在前）"
+
+
+def _followup_line(i: dict) -> str:
+    where = " ".join(x for x in (i.get("village_name"), i.get("village_code")) if x)
+    return (f"  [{i['rule_id']}] {where} {ENTITY_ZH.get(i['entity_type'], i['entity_type'])} {i['entity_id']}："
+            f"{i['detail'] or ''}；整改期限 {i.get('due_on') or '未定'}，逾期 {i.get('days_overdue', 0)} 天，"
+            f"{LEVEL_ZH.get(i.get('escalation_level'), '')}"
+            + (f"；{i['verified_on']} 报已整改" if i.get("claimed_fixed_still_open") else ""))
+
+
+def _followup_text(d: DigestData) -> list[str]:
+    """整改不实 first, then 逾期: ahead of everything else in the digest."""
+    L = []
+    for title, items in ((DISPUTED_TITLE, d.fix_disputed), (OVERDUE_TITLE, d.overdue)):
+        if items:
+            L += [f"【{title}】（{len(items)} 条，最多列出 {LIST_LIMIT} 条）："]
+            L += [_followup_line(i) for i in items[:LIST_LIMIT]] + [""]
+    return L
+
+
 def render_text(d: DigestData) -> str:
     L = [f"{d.scope_label} 防返贫动态监测数据质量日报 {d.run_date:%Y年%m月%d日}", "", _summary(d), "",
+         *_followup_text(d),
          "一、按规则族统计（未解决 / 新增 / 已解决）："]
     for _, fname, rules in family_rows(d):
         L.append(f"  {fname}：未解决 {sum(r[2] for r in rules)} 条")
@@ -117,6 +150,33 @@ def _issue_table(items: list[dict], with_days: bool) -> str:
     return f"<table {_TABLE}>{head}{rows}</table>{more}"
 
 
+def _verdict(i: dict) -> str:
+    r = i.get("verification_result") or ""
+    return f"{r}（{i['verified_on']}）" if r and i.get("verified_on") else r
+
+
+def _followup_table(items: list[dict]) -> str:
+    head = ("<tr><th>规则</th><th>村</th><th>对象</th><th>编号</th><th>说明</th><th>整改期限</th>"
+            "<th>逾期（天）</th><th>督办层级</th><th>核实结果</th></tr>")
+    rows = "".join(
+        f"<tr><td>{e(i['rule_id'])}</td><td>{e(i.get('village_name') or i.get('village_code'))}</td>"
+        f"<td>{e(ENTITY_ZH.get(i['entity_type'], i['entity_type']))}</td><td>{e(i['entity_id'])}</td>"
+        f"<td>{e(i['detail'])}</td><td>{e(i.get('due_on'))}</td>"
+        f"<td align=\"right\">{e(i.get('days_overdue'))}</td>"
+        f"<td>{e(LEVEL_ZH.get(i.get('escalation_level'), ''))}</td><td>{e(_verdict(i))}</td></tr>"
+        for i in items[:LIST_LIMIT])
+    more = f"<p>另有 {len(items) - LIST_LIMIT} 条，见附件。</p>" if len(items) > LIST_LIMIT else ""
+    return f"<table {_TABLE}>{head}{rows}</table>{more}"
+
+
+def _followup_html(d: DigestData) -> str:
+    out = ""
+    for title, items in ((DISPUTED_TITLE, d.fix_disputed), (OVERDUE_TITLE, d.overdue)):
+        if items:
+            out += f'<h3 style="color:#c00000">{e(title)}（{len(items)} 条）</h3>{_followup_table(items)}'
+    return out
+
+
 def render_html(d: DigestData, chart_cid: str | None = CHART_CID, chart_src: str | None = None) -> str:
     """chart_src overrides the image source (e.g. a data: URI for a browser preview)."""
     fam = ""
@@ -141,6 +201,7 @@ def render_html(d: DigestData, chart_cid: str | None = CHART_CID, chart_src: str
 <body style="font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:900px">
 <h2>{e(d.scope_label)} 防返贫动态监测数据质量日报 {d.run_date:%Y年%m月%d日}</h2>
 <p style="font-size:15px">{e(_summary(d))}</p>
+{_followup_html(d)}
 <h3>一、按规则族统计</h3>
 <table {_TABLE}><tr><th>规则</th><th>含义</th><th>未解决</th><th>{s}新增</th><th>{s}已解决</th></tr>{fam or '<tr><td colspan="5">无</td></tr>'}</table>
 <h3>二、问题最多的村</h3>
@@ -157,7 +218,8 @@ def render_html(d: DigestData, chart_cid: str | None = CHART_CID, chart_src: str
 
 
 CSV_HEADER = ["本期变化", "规则编号", "规则族", "规则含义", "严重程度", "对象类型", "对象编号", "县代码", "乡镇代码",
-              "乡镇", "村代码", "村", "网格员编号", "问题说明", "首次发现", "最近发现", "持续天数", "状态", "解决日期"]
+              "乡镇", "村代码", "村", "网格员编号", "问题说明", "首次发现", "最近发现", "持续天数", "状态", "解决日期",
+              "整改期限", "逾期天数", "督办层级", "核实结果", "整改不实"]
 
 
 def _cell(v) -> str:
@@ -178,5 +240,7 @@ def render_csv(d: DigestData) -> bytes:
             i["entity_id"], i["county_code"], i["town_code"], names.get(i["town_code"] or "", ""),
             i["village_code"], names.get(i["village_code"] or "", ""), i.get("worker_id"), i["detail"],
             i["first_detected_on"], i["last_detected_on"], i.get("days_open", ""),
-            "未解决" if i["status"] == "open" else "已解决", i["resolved_on"] or "")])
+            "未解决" if i["status"] == "open" else "已解决", i["resolved_on"] or "",
+            i.get("due_on") or "", i.get("days_overdue", ""), LEVEL_ZH.get(i.get("escalation_level"), ""),
+            i.get("verification_result") or "", "是" if i.get("claimed_fixed_still_open") else "")])
     return buf.getvalue().encode("utf-8-sig")   # BOM so Excel opens it as UTF-8

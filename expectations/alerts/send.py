@@ -45,6 +45,7 @@ def send_digests(conn: psycopg.Connection, run_date: dt.date, outbox: Path,
             results.append(row)
             continue
         msg = digest.build_message(d, route.sender)
+        _attach_checklists(msg, Path(outbox), run_date, a.towns)
         row["subject"] = msg["Subject"]
         try:
             status = delivery.deliver(conn, msg, key=a.key, run_date=run_date, outbox=Path(outbox),
@@ -67,3 +68,13 @@ def send_digests(conn: psycopg.Connection, run_date: dt.date, outbox: Path,
             f"{len(failures)} 封预警摘要发送失败（已保存在发件箱，未记为已发送，重跑时会重发）："
             + "；".join(f"{f['recipient']}：{f['eml']}" for f in failures))
     return results
+
+
+def _attach_checklists(msg, outbox: Path, run_date: dt.date, towns: set[str]) -> None:
+    """A town recipient gets the day's checklist workbook of each of their towns (followup/)."""
+    from followup.checklist import town_workbooks
+
+    for path in town_workbooks(outbox, run_date, towns):
+        msg.add_attachment(path.read_bytes(), maintype="application",
+                           subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           filename=path.name)

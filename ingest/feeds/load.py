@@ -27,9 +27,9 @@ import json
 import logging
 import re
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import psycopg
 from psycopg import sql
@@ -40,6 +40,10 @@ from ingest.feeds.reader import read_feed
 from ingest.feeds.tables import ensure_feed_table, table_name
 
 log = logging.getLogger(__name__)
+
+# An extra check per well-typed row (column name -> value, and the file's date): a reason to
+# reject it (Chinese), or None. Used by feeds whose rows are checked against the warehouse.
+RowCheck = Callable[[dt.date, dict], "str | None"]
 
 FILE_NAME = re.compile(r"^(?P<folder>.+)_(?P<date>\d{8})\.(?P<ext>csv|xlsx)$", re.IGNORECASE)
 
@@ -142,8 +146,10 @@ def _supersede(conn, mapping: Mapping, file_date: dt.date, new_batch_id: int) ->
     return old
 
 
-def _load_file(conn, mapping: Mapping, cand: _Candidate, sha: str, run_date: dt.date) -> FileSummary:
-    columns = ["file_date", "line_no", *(n for n, _, _ in mapping.table_columns()), "extra"]
+def _load_file(conn, mapping: Mapping, cand: _Candidate, sha: str, run_date: dt.date,
+               row_check: RowCheck | None = None) -> FileSummary:
+    names = [n for n, _, _ in mapping.table_columns()]
+    columns = ["file_date", "line_no", *names, "extra"]
     table = f"raw.{table_name(mapping.folder)}"
     summary = FileSummary(mapping.folder, cand.path.name, cand.file_date, "succeeded")
     # Rejects are spooled while the COPY runs: Batch.reject may flush with a COPY of its own,
@@ -157,10 +163,13 @@ def _load_file(conn, mapping: Mapping, cand: _Candidate, sha: str, run_date: dt.
         def good_rows():
             for row in read_feed(cand.path, mapping):
                 counts["in"] += 1
-                if row.reason is None:
+                reason = row.reason
+                if reason is None and row_check is not None:
+                    reason = row_check(cand.file_date, dict(zip(names, row.values)))
+                if reason is None:
                     yield [cand.file_date, row.line_no, *row.values]
                 else:
-                    spool.write(json.dumps([row.line_no, row.payload, row.reason],
+                    spool.write(json.dumps([row.line_no, row.payload, reason],
                                            ensure_ascii=False) + "\n")
 
         batch.copy_rows(table, columns, good_rows())
@@ -186,7 +195,7 @@ def _failed_batch_id(conn, folder: str, name: str) -> int | None:
 
 
 def load_folder(conn: psycopg.Connection, landing_dir: Path, folder: str,
-                run_date: dt.date) -> list[FileSummary]:
+                run_date: dt.date, row_check: RowCheck | None = None) -> list[FileSummary]:
     """Load every not-yet-loaded file of one folder dated run_date or earlier, in date order."""
     mapping = load_mapping(folder)
     ensure_feed_table(conn, mapping)
@@ -200,14 +209,15 @@ def load_folder(conn: psycopg.Connection, landing_dir: Path, folder: str,
                 summaries.append(FileSummary(folder, cand.path.name, cand.file_date, "waiting",
                                              message=f"文件日期晚于运行日期 {run_date}，等到当天再装载"))
                 continue
-            summaries.append(_load_one(conn, mapping, cand, run_date))
+            summaries.append(_load_one(conn, mapping, cand, run_date, row_check))
     finally:
         with conn.transaction():
             conn.execute("select pg_advisory_unlock(%s)", (lock_key,))
     return summaries
 
 
-def _load_one(conn, mapping: Mapping, cand: _Candidate, run_date: dt.date) -> FileSummary:
+def _load_one(conn, mapping: Mapping, cand: _Candidate, run_date: dt.date,
+              row_check: RowCheck | None = None) -> FileSummary:
     folder = mapping.folder
     try:
         sha = sha256_of(cand.path)
@@ -225,7 +235,7 @@ def _load_one(conn, mapping: Mapping, cand: _Candidate, run_date: dt.date) -> Fi
         return FileSummary(folder, cand.path.name, cand.file_date, "duplicate",
                            batch_id=batch_id, message=message)
     try:
-        summary = _load_file(conn, mapping, cand, sha, run_date)
+        summary = _load_file(conn, mapping, cand, sha, run_date, row_check)
     except (psycopg.OperationalError, psycopg.InterfaceError):
         raise   # the warehouse itself is gone: nothing else can load either
     except Exception as exc:   # open_batch has already recorded the 'failed' batch

@@ -1,0 +1,44 @@
+"""The daily follow-up step, after the rules (dq.issue is today's) and before the digests."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import psycopg
+
+from expectations import dq_store
+from followup import checklist, deadlines, intake
+
+log = logging.getLogger(__name__)
+
+
+def run(conn: psycopg.Connection, run_date: dt.date, landing_dir: Path, outbox_dir: Path) -> dict:
+    """Verification intake, then deadlines and escalation, then the day's checklists.
+
+    A date earlier than the latest merged run date (backfill, catch-up) does nothing: dq.issue
+    moves forward only, and its verification files are taken in by the next current run.
+    `conn` should be in autocommit mode (ingest.warehouse.connect()).
+    """
+    dq_store.ensure_dq_schema(conn)
+    latest = dq_store.latest_run_date(conn)
+    if latest is not None and run_date < latest:
+        log.info("运行日期 %s 早于已处理的最新日期 %s：补跑，不处理核查结果、不升级、不出核查清单", run_date, latest)
+        return {"catch_up": True, "latest_run_date": latest.isoformat()}
+    taken = intake.intake_verifications(conn, Path(landing_dir), run_date)
+    escalation = deadlines.escalate(conn, run_date)
+    files = checklist.write_checklists(conn, run_date, Path(outbox_dir))
+    return {"catch_up": False, "verification": taken, **escalation,
+            "checklists": [str(p) for p in files]}
+
+
+def run_step(run_date: dt.date) -> dict:
+    """run() with the pipeline's settings (WAREHOUSE_URL, LANDING_DIR, OUTBOX_DIR): for the DAG."""
+    from ingest import warehouse
+    from ingest.settings import Settings
+
+    s = Settings.from_env()
+    with warehouse.connect(s.warehouse_url) as conn:
+        out = run(conn, run_date, s.landing_dir, s.outbox_dir)
+    out["checklists"] = len(out.get("checklists", []))     # XCom: a count, not every path
+    return out
