@@ -1,6 +1,8 @@
 """Daily monitoring pipeline: pull every source, build the marts, check, alert, report.
 
-Wiring only: every step is a function in pipeline.steps (tested there). dbt runs as one
+Wiring only: every step is a function in pipeline.steps (tested there). After the rules,
+`followup` takes in returned checklists, runs deadlines and escalation and writes the day's
+checklists, which the digests attach. dbt runs as one
 `dbt build` (models, snapshots, tests) in the `transform` task; its lineage is in the dbt docs
 the `dbt_docs` task publishes. Nothing upstream can silence the day: every later step runs
 whatever happened before it (`all_done`), each works with what is there, and `close_day`
@@ -20,8 +22,8 @@ from pipeline.run_report import record_task_failure
 
 # Downstream DAGs (reports, exports) can schedule on the refreshed issue table.
 ISSUES = Asset(name="fpr_dq_issue", uri="postgres://warehouse:5432/warehouse/dq/issue")
-DAY_TASKS = ("run_date", "ingest_platform", "ingest_feeds", "transform", "quality", "alerts",
-             "bi_access", "dbt_docs")
+DAY_TASKS = ("run_date", "ingest_platform", "ingest_feeds", "transform", "quality", "followup",
+             "alerts", "bi_access", "dbt_docs")
 ANYWAY = "all_done"   # run whatever happened upstream
 
 
@@ -71,6 +73,10 @@ def fpr_daily_monitoring():
         return steps.run_quality(day_of(day), unavailable=(built or {}).get("unavailable"))
 
     @task(trigger_rule=ANYWAY)
+    def followup(day: str):
+        return steps.run_followup(day_of(day))
+
+    @task(trigger_rule=ANYWAY)
     def alerts(day: str):
         return steps.send_alerts(day_of(day))
 
@@ -95,7 +101,7 @@ def fpr_daily_monitoring():
     checked = quality(day, built)
     sent = alerts(day)
     loads >> built
-    checked >> sent
+    checked >> followup(day) >> sent
     after_build = [bi_access(), dbt_docs(day)]
     built >> after_build
     [sent, *after_build] >> close_day(day)

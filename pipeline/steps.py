@@ -146,23 +146,25 @@ def run_quality(run_date: dt.date, families: list[str] | None = None,
     return run_rules(run_date, families=families, **extra)
 
 
-def is_catch_up(conn, run_date: dt.date) -> dt.date | None:
-    """The later run date already checked, if this run is a backfill or catch-up of the past."""
-    if not conn.execute("select to_regclass('dq.validation_run') is not null").fetchone()[0]:
-        return None
-    return conn.execute("select max(run_date) from dq.validation_run where run_date > %s",
-                        (run_date,)).fetchone()[0]
+def run_followup(run_date: dt.date) -> dict:
+    """Verification results in, deadlines and escalation, the day's checklists out."""
+    from followup import run_step
+
+    resolve_warehouse_url()
+    return run_step(run_date)
 
 
 def send_alerts(run_date: dt.date) -> dict:
     """Supervisors' digests; none for a backfilled past date (its findings are not today's)."""
+    from expectations import dq_store
     from expectations.alerts.send import send_digests
 
     resolve_warehouse_url()
     s = Settings.from_env()
     with warehouse.connect() as conn:
-        later = is_catch_up(conn, run_date)
-        if later:
+        dq_store.ensure_dq_schema(conn)
+        if dq_store.is_catch_up(conn, run_date):
+            later = dq_store.latest_run_date(conn)
             log.warning("运行日期 %s 是补跑（已有 %s 的运行）：不发送督导摘要", run_date, later)
             return {"skipped": f"补跑：已有 {later} 的运行，不发送摘要", "sent": [], "failed": []}
         # every recipient is tried; failures are reported by the day's report, not raised here

@@ -125,8 +125,7 @@ def test_backfill_of_a_past_date_sends_no_digest_and_pulls_nothing(day_env):
     from expectations import dq_store
     with psycopg.connect(url, autocommit=True) as conn:
         dq_store.ensure_dq_schema(conn)
-        conn.execute("insert into dq.validation_run values ('r', %s, 's', 'PAPER-01', true, 0, now(), now(), null)",
-                     (RUN_DATE,))
+        dq_store.sync_issues(conn, RUN_DATE, ["PAPER-01"], [])   # the rules ran for RUN_DATE
         batches = conn.execute("select count(*) from raw.load_batch where source='platform'").fetchone()[0]
     past = RUN_DATE - dt.timedelta(days=1)
     pulled = steps.ingest_platform(past)
