@@ -15,6 +15,8 @@ FAMILY_NAMES = {
     "FRESH": "数据时效",
 }
 _TOKEN = re.compile(r"@([a-z_]+)@")
+# schema.table names a rule reads (a name followed by "(" is a function such as dq.distance_km)
+_RELATION = re.compile(r"\b((?:raw|staging|intermediate|marts|snapshots|dq)\.\w+)\b(?!\s*\()")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ class Rule:
     @property
     def family(self) -> str:
         return self.rule_id.split("-")[0]
+
+    @property
+    def relations(self) -> frozenset[str]:
+        """Every schema.table this rule reads: its batch table and those its SQL names."""
+        return frozenset({self.table, *_RELATION.findall(self.sql)})
 
     def render_sql(self, params: dict[str, str]) -> str:
         """Policy tokens -> SQL literals; @batch@ -> GX's {batch}, aliased as PostgreSQL 15 needs."""
