@@ -53,7 +53,9 @@ def _batch_reference(sql: str) -> str:
     """GX turns {batch} into `(SELECT ...) AS subselect`, except in a query with a JOIN, where
     it leaves the alias to the author (`(SELECT ...)`). PostgreSQL 15 refuses a derived table
     without an alias, so a joining query gets one here. The check is GX's own."""
-    from great_expectations.expectations.metrics.query_metric_provider import _query_has_join_clause
+    from great_expectations.expectations.metrics.query_metric_provider import (
+        _query_has_join_clause,
+    )
 
     return "{batch} as batch_rows" if _query_has_join_clause(sql) else "{batch}"
 

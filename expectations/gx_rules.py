@@ -10,7 +10,7 @@ Importing this module imports GX (~15 s): import it inside functions, never at D
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Tuple
+from typing import Any, ClassVar
 
 from great_expectations.core.metric_domain_types import MetricDomainTypes
 from great_expectations.core.result_format import ResultFormat
@@ -19,7 +19,9 @@ from great_expectations.expectations.core.unexpected_rows_expectation import (
     UnexpectedRowsExpectation,
 )
 from great_expectations.expectations.metrics.metric_provider import metric_value
-from great_expectations.expectations.metrics.query_metric_provider import QueryMetricProvider
+from great_expectations.expectations.metrics.query_metric_provider import (
+    QueryMetricProvider,
+)
 
 
 class RuleFindingsTable(QueryMetricProvider):
@@ -45,7 +47,7 @@ class RuleFindingsTable(QueryMetricProvider):
 class RuleExpectation(UnexpectedRowsExpectation):
     """A catalog rule: fails when its query returns rows; the query runs once per validation."""
 
-    metric_dependencies: ClassVar[Tuple[str, ...]] = ("rule_findings.table",)
+    metric_dependencies: ClassVar[tuple[str, ...]] = ("rule_findings.table",)
 
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
                   execution_engine=None) -> dict:
