@@ -15,6 +15,8 @@ FAMILY_NAMES = {
     "FRESH": "数据时效",
 }
 _TOKEN = re.compile(r"@([a-z_]+)@")
+# schema.table names a rule reads (a name followed by "(" is a function such as dq.distance_km)
+_RELATION = re.compile(r"\b((?:raw|staging|intermediate|marts|snapshots|dq)\.\w+)\b(?!\s*\()")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ class Rule:
     @property
     def family(self) -> str:
         return self.rule_id.split("-")[0]
+
+    @property
+    def relations(self) -> frozenset[str]:
+        """Every schema.table this rule reads: its batch table and those its SQL names."""
+        return frozenset({self.table, *_RELATION.findall(self.sql)})
 
     def render_sql(self, params: dict[str, str]) -> str:
         """Policy tokens -> SQL literals; @batch@ -> GX's {batch}, aliased as PostgreSQL 15 needs."""
@@ -46,7 +53,9 @@ def _batch_reference(sql: str) -> str:
     """GX turns {batch} into `(SELECT ...) AS subselect`, except in a query with a JOIN, where
     it leaves the alias to the author (`(SELECT ...)`). PostgreSQL 15 refuses a derived table
     without an alias, so a joining query gets one here. The check is GX's own."""
-    from great_expectations.expectations.metrics.query_metric_provider import _query_has_join_clause
+    from great_expectations.expectations.metrics.query_metric_provider import (
+        _query_has_join_clause,
+    )
 
     return "{batch} as batch_rows" if _query_has_join_clause(sql) else "{batch}"
 

@@ -6,6 +6,21 @@ with cases as (
 
 incomes as (
     select * from {{ ref('int_household_incomes') }}
+),
+
+-- EXIT-03: per eliminated case, the most recent income year not after the year of elimination
+-- (one hash join and one sort; a lateral probe per case was quadratic without an index)
+elimination_incomes as (
+    select distinct on (c.case_id)
+        c.case_id,
+        i.income_year,
+        i.per_capita_net_income
+    from cases as c
+    join incomes as i
+      on i.household_id = c.household_id
+     and i.income_year <= extract(year from c.eliminated_on)
+    where c.eliminated_on is not null
+    order by c.case_id, i.income_year desc
 )
 
 select
@@ -33,17 +48,8 @@ select
     hm.latest_income_year,
     hm.latest_per_capita_net_income,
     hm.latest_compliant_oop_expense,
-    -- EXIT-03: the most recent income year not after the year of elimination
     ie.income_year                                as elimination_income_year,
     ie.per_capita_net_income                      as elimination_per_capita_net_income
 from cases as c
 join {{ ref('int_household_monitoring') }} as hm using (household_id)
-left join lateral (
-    select i.income_year, i.per_capita_net_income
-    from incomes as i
-    where i.household_id = c.household_id
-      and c.eliminated_on is not null
-      and i.income_year <= extract(year from c.eliminated_on)
-    order by i.income_year desc
-    limit 1
-) as ie on true
+left join elimination_incomes as ie using (case_id)

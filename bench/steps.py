@@ -1,0 +1,194 @@
+"""What `make bench` measures, each run in a fresh (spawned) process so its peak RSS is its
+own: the project's step and the limit it is held against, warm-up runs first, then repeats.
+
+Every function returns {"runs": [seconds of each measured repeat], "peak_rss_mb", ...}."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import resource
+import time
+from pathlib import Path
+
+import psycopg
+
+
+def _rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _repeat(fn, warmup: int, repeats: int, reset=None) -> list[float]:
+    runs = []
+    for i in range(warmup + repeats):
+        if reset:
+            reset()
+        t = time.perf_counter()
+        fn()
+        if i >= warmup:
+            runs.append(time.perf_counter() - t)
+    return runs
+
+
+def _reset_raw(url: str, platform: bool, tables: list[str] | None = None) -> None:
+    """Forget what a loader loaded so it loads the same files/records again."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        names = [r[0] for r in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw' "
+            "and table_name like %s", ("platform\\_%" if platform else "feed\\_%",))]
+        if tables is not None:
+            names = [n for n in names if n in tables]
+        if names:
+            conn.execute("truncate " + ", ".join(f"raw.{n}" for n in names))
+        if platform:
+            conn.execute("delete from raw.load_batch where source = 'platform'")
+        else:
+            entities = [n.removeprefix("feed_") for n in names]
+            conn.execute("delete from raw.load_batch where source <> 'platform' and entity = any(%s)",
+                         (entities,))
+
+
+def platform_load(url: str, sim_url: str, run_date: str, warmup: int, repeats: int) -> dict:
+    from ingest import warehouse
+    from ingest.platform.client import PlatformClient
+    from ingest.platform.load import load_all
+
+    day = dt.date.fromisoformat(run_date)
+    with warehouse.connect(url) as conn:
+        warehouse.ensure_raw_schema(conn)
+        runs = _repeat(lambda: load_all(conn, PlatformClient(sim_url, "bench", "bench"), day),
+                       warmup, repeats, reset=lambda: _reset_raw(url, platform=True))
+        rows = conn.execute("select coalesce(sum(rows_loaded), 0) from raw.load_batch "
+                            "where source = 'platform'").fetchone()[0]
+    return {"runs": runs, "rows": int(rows), "peak_rss_mb": _rss_mb()}
+
+
+def feeds_load(url: str, landing: str, folders: list[str], run_date: str, warmup: int,
+               repeats: int) -> dict:
+    from ingest import warehouse
+    from ingest.feeds.load import load_all
+
+    day = dt.date.fromisoformat(run_date)
+    tables = [f"feed_{f}" for f in folders]
+    with warehouse.connect(url) as conn:
+        warehouse.ensure_raw_schema(conn)
+        runs = _repeat(lambda: load_all(conn, Path(landing), day, folders=folders), warmup, repeats,
+                       reset=lambda: _reset_raw(url, platform=False, tables=tables))
+        rows = conn.execute("select coalesce(sum(rows_in), 0) from raw.load_batch "
+                            "where entity = any(%s)", (folders,)).fetchone()[0]
+    return {"runs": runs, "rows": int(rows), "peak_rss_mb": _rss_mb()}
+
+
+def copy_limit(url: str, tables: list[str], warmup: int, repeats: int) -> dict:
+    """COPY of the same rows into tables shaped like the loader's (same columns and indexes)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create schema if not exists bench_copy")
+        dumps = {}
+        for t in tables:
+            buf = io.BytesIO()
+            with conn.cursor().copy(f"copy (select * from raw.{t}) to stdout") as cp:
+                for chunk in cp:
+                    buf.write(chunk)
+            dumps[t] = buf.getvalue()
+            conn.execute(f"drop table if exists bench_copy.{t}")
+            conn.execute(f"create table bench_copy.{t} (like raw.{t} including defaults including indexes)")
+
+        def load():
+            with conn.transaction():
+                for t, data in dumps.items():
+                    with conn.cursor().copy(f"copy bench_copy.{t} from stdin") as cp:
+                        cp.write(data)
+
+        def reset():
+            conn.execute("truncate " + ", ".join(f"bench_copy.{t}" for t in tables))
+
+        runs = _repeat(load, warmup, repeats, reset=reset)
+        conn.execute("drop schema bench_copy cascade")
+    return {"runs": runs, "peak_rss_mb": _rss_mb()}
+
+
+def dbt_build(url: str, run_date: str, out_dir: str) -> dict:
+    from pipeline.dbt import DBT_PROJECT_DIR, run_dbt
+
+    t = time.perf_counter()
+    run_dbt(["build", "--quiet"], url, dt.date.fromisoformat(run_date))
+    secs = time.perf_counter() - t
+    results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())
+    models = sorted(({"node": r["unique_id"], "seconds": round(r["execution_time"], 3),
+                      "status": r["status"]} for r in results["results"]),
+                    key=lambda r: -r["seconds"])
+    manifest = Path(out_dir) / "manifest.json"
+    manifest.write_bytes((DBT_PROJECT_DIR / "target" / "manifest.json").read_bytes())
+    return {"runs": [secs], "models": models, "manifest": str(manifest), "peak_rss_mb": _rss_mb()}
+
+
+def rules(url: str, gx_dir: str, run_date: str, warmup: int, repeats: int) -> dict:
+    os.environ["WAREHOUSE_URL"] = url
+    os.environ["GX_PROJECT_DIR"] = gx_dir
+    from expectations.validate import run_rules
+
+    out = {}
+    runs = _repeat(lambda: out.update(run_rules(dt.date.fromisoformat(run_date))), warmup, repeats)
+    return {"runs": runs, "found": out.get("found"), "not_run": out.get("not_run"),
+            "peak_rss_mb": _rss_mb()}
+
+
+def rules_by_hand(url: str, run_date: str, warmup: int, repeats: int) -> dict:
+    """The limit for `rules`: each rule's SQL straight through psycopg, then the same merge."""
+    from psycopg.rows import dict_row
+
+    from expectations import catalog, dq_store, policy
+
+    day = dt.date.fromisoformat(run_date)
+    params = policy.sql_parameters(policy.load_policy(), day)
+    catalog_rules = catalog.load_rules()
+    found = {}
+
+    def run():
+        with psycopg.connect(url) as conn:
+            findings = []
+            cur = conn.cursor(row_factory=dict_row)
+            for r in catalog_rules:
+                sql = r.render_sql(params).replace("{batch}", r.table)
+                for row in cur.execute(sql):
+                    findings.append((r.rule_id, r.severity, r.entity_type,
+                                     "（空）" if row["entity_id"] is None else str(row["entity_id"]),
+                                     row.get("county_code"), row.get("town_code"),
+                                     row.get("village_code"), row.get("detail")))
+            found.update(dq_store.sync_issues(conn, day, [r.rule_id for r in catalog_rules], findings))
+
+    runs = _repeat(run, warmup, repeats)
+    return {"runs": runs, "found": found.get("found"), "peak_rss_mb": _rss_mb()}
+
+
+def next_day(url: str, sim_url: str, landing: str, gx_dir: str, run_date: str) -> dict:
+    """The whole direct day for run_date (platform pull, files, dbt build, rules), once."""
+    os.environ["WAREHOUSE_URL"] = url
+    os.environ["GX_PROJECT_DIR"] = gx_dir
+    from expectations.validate import run_rules
+    from ingest import warehouse
+    from ingest.feeds.load import load_all as load_feeds
+    from ingest.platform.client import PlatformClient
+    from ingest.platform.load import load_all as load_platform
+    from pipeline.dbt import run_dbt
+
+    day = dt.date.fromisoformat(run_date)
+    parts = {}
+    t0 = t = time.perf_counter()
+    with warehouse.connect(url) as conn:
+        load_platform(conn, PlatformClient(sim_url, "bench", "bench"), day)
+        parts["platform"] = time.perf_counter() - t
+        t = time.perf_counter()
+        load_feeds(conn, Path(landing), day)
+        parts["files"] = time.perf_counter() - t
+        changed = conn.execute("select coalesce(sum(rows_loaded), 0) from raw.load_batch "
+                               "where run_date = %s", (day,)).fetchone()[0]
+    t = time.perf_counter()
+    run_dbt(["build", "--quiet"], url, day)
+    parts["dbt"] = time.perf_counter() - t
+    t = time.perf_counter()
+    run_rules(day)
+    parts["rules"] = time.perf_counter() - t
+    return {"runs": [time.perf_counter() - t0], "parts": {k: round(v, 2) for k, v in parts.items()},
+            "rows": int(changed), "peak_rss_mb": _rss_mb()}
