@@ -23,7 +23,7 @@ from pipeline.run_report import record_task_failure
 # Downstream DAGs (reports, exports) can schedule on the refreshed issue table.
 ISSUES = Asset(name="fpr_dq_issue", uri="postgres://warehouse:5432/warehouse/dq/issue")
 DAY_TASKS = ("run_date", "ingest_platform", "ingest_feeds", "transform", "quality", "followup",
-             "alerts", "bi_access", "dbt_docs")
+             "alerts", "data_docs", "bi_access", "dbt_docs")
 ANYWAY = "all_done"   # run whatever happened upstream
 
 
@@ -70,7 +70,7 @@ def fpr_daily_monitoring():
 
     @task(trigger_rule=ANYWAY, outlets=[ISSUES])
     def quality(day: str, built=None):
-        return steps.run_quality(day_of(day), unavailable=(built or {}).get("unavailable"))
+        return steps.run_quality(day_of(day), built=built)
 
     @task(trigger_rule=ANYWAY)
     def followup(day: str):
@@ -83,6 +83,10 @@ def fpr_daily_monitoring():
     @task(trigger_rule=ANYWAY)
     def bi_access():
         return steps.grant_bi_access()
+
+    @task(trigger_rule=ANYWAY)
+    def data_docs():
+        return steps.build_data_docs()
 
     @task(trigger_rule=ANYWAY)
     def dbt_docs(day: str):
@@ -102,9 +106,11 @@ def fpr_daily_monitoring():
     sent = alerts(day)
     loads >> built
     checked >> followup(day) >> sent
+    docs = data_docs()
+    checked >> docs
     after_build = [bi_access(), dbt_docs(day)]
     built >> after_build
-    [sent, *after_build] >> close_day(day)
+    [sent, docs, *after_build] >> close_day(day)
 
 
 fpr_daily_monitoring()

@@ -136,14 +136,31 @@ def transform(run_date: dt.date) -> dict:
     return outcome.as_dict()
 
 
+DBT_SCHEMAS = ("staging", "intermediate", "marts", "snapshots")
+
+
 def run_quality(run_date: dt.date, families: list[str] | None = None,
-                unavailable: list[str] | None = None) -> dict:
-    """Every rule whose tables were built today; the rest are listed as not run."""
+                built: dict | None = None) -> dict:
+    """Every rule whose tables were built today (`built`: the transform's outcome); the rest are
+    listed as not run. Without an outcome (the transform itself crashed) no table dbt builds is
+    trusted: only the rules over raw and dq run."""
+    from expectations import catalog
     from expectations.validate import run_rules
 
     resolve_warehouse_url()
-    extra = {"unavailable": frozenset(unavailable)} if unavailable else {}
-    return run_rules(run_date, families=families, **extra)
+    if built is None:
+        unavailable = {r for rule in catalog.load_rules(families) for r in rule.relations
+                       if r.split(".")[0] in DBT_SCHEMAS}
+    else:
+        unavailable = set(built.get("unavailable") or ())
+    return run_rules(run_date, families=families, unavailable=frozenset(unavailable))
+
+
+def build_data_docs() -> str | None:
+    """Great Expectations Data Docs from today's stored results (off the digests' path)."""
+    from expectations.validate import build_data_docs as build
+
+    return build()
 
 
 def run_followup(run_date: dt.date) -> dict:

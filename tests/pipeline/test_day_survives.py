@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.policy
 import os
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def test_a_failing_model_costs_only_its_own_rules(day_env):
     assert "marts.fct_visit" not in built["unavailable"]
 
     outcomes["transform"] = built
-    quality = steps.run_quality(RUN_DATE, unavailable=built["unavailable"])
+    quality = steps.run_quality(RUN_DATE, built=built)
     outcomes["quality"] = quality
     not_run = {r["rule_id"] for r in quality["not_run"]}
     assert {"FUND-02", "FUND-03"} <= not_run
@@ -74,7 +75,8 @@ def test_a_failing_model_costs_only_its_own_rules(day_env):
         steps.close_day("fpr_daily_monitoring", "manual__t1", RUN_DATE, outcomes)
     reports = list(outbox.glob("report_*.eml"))
     assert len(reports) == 1
-    body = email.message_from_bytes(reports[0].read_bytes()).get_body(("plain",)).get_content()
+    body = email.message_from_bytes(reports[0].read_bytes(), policy=email.policy.default) \
+        .get_body(("plain",)).get_content()
     assert "FUND-02" in body and "dbt 构建失败的节点" in body
 
 
