@@ -89,23 +89,13 @@ def ingest_feeds(run_date: dt.date, folders: list[str] | None = None) -> dict:
 
 
 def check_ingest(run_date: dt.date) -> str:
-    """Last task of the day: fail (and so e-mail the engineers) if a platform resource or a
-    file dated the run date could not be loaded and nothing loaded it since."""
+    """Last task of the day: fail (and so e-mail the engineers) while any platform pull or
+    file up to the run date failed and nothing loaded it since (ingest.batches)."""
+    from ingest.batches import require_no_unresolved_failures
+
     resolve_warehouse_url()
     with warehouse.connect() as conn:
-        rows = conn.execute(
-            """select f.source, f.origin, f.message from raw.load_batch f
-               where f.run_date = %(d)s and f.status = 'failed'
-                 and (f.source = 'platform' or f.file_date = %(d)s)
-                 and not exists (select 1 from raw.load_batch ok
-                                 where ok.source = f.source and ok.entity = f.entity
-                                   and ok.file_date is not distinct from f.file_date
-                                   and ok.status in ('succeeded', 'duplicate')
-                                   and ok.batch_id > f.batch_id)
-               order by f.batch_id""", {"d": run_date}).fetchall()
-    if rows:
-        raise RuntimeError("以下数据未能装载：\n" + "\n".join(f"{s} {o}：{m}" for s, o, m in rows))
-    return "ok"
+        return require_no_unresolved_failures(conn, run_date)
 
 
 def run_quality(run_date: dt.date, families: list[str] | None = None) -> dict:
