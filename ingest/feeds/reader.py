@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ CHUNK = 1 << 20
 MAX_CELL_CHARS = 131_072       # a longer cell is not data: its row is rejected
 MAX_CSV_FIELD = 1 << 20        # beyond this the csv module stops (runaway quote): file refused
 MAX_PAYLOAD_CHARS = 200_000    # original text kept for a rejected row
-XLSX_MAX_UNPACKED = 256 << 20  # all parts of a workbook, decompressed (zip-bomb guard)
+XLSX_MAX_UNPACKED_MB = 256     # all parts of a workbook, decompressed (zip-bomb guard);
+                               # FEED_XLSX_MAX_UNPACKED_MB overrides it
 XLSX_MAX_SHARED_STRINGS = 64 << 20   # openpyxl holds the shared strings in memory
 
 csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD))
@@ -225,11 +227,12 @@ def _check_unpacked_size(path: Path) -> None:
             parts = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise BatchRefused(f"{_CORRUPT_XLSX}（{type(exc).__name__}）") from None
+    limit_mb = int(os.environ.get("FEED_XLSX_MAX_UNPACKED_MB") or XLSX_MAX_UNPACKED_MB)
     total = sum(p.file_size for p in parts)
     shared = sum(p.file_size for p in parts if p.filename.lower().endswith("sharedstrings.xml"))
-    if total > XLSX_MAX_UNPACKED or shared > XLSX_MAX_SHARED_STRINGS:
+    if total > limit_mb << 20 or shared > min(XLSX_MAX_SHARED_STRINGS, limit_mb << 20):
         raise BatchRefused(
-            f"XLSX 文件解压后过大（约 {total >> 20} MB，上限 {XLSX_MAX_UNPACKED >> 20} MB），"
+            f"XLSX 文件解压后过大（约 {total / (1 << 20):.1f} MB，上限 {limit_mb} MB），"
             f"可能含有大量空白格式行或已损坏；请删除多余的行列后另存，或导出为 CSV 后重新报送")
 
 
