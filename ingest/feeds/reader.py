@@ -63,28 +63,33 @@ class _Record:
 def detect_encoding(path: Path) -> tuple[str, int]:
     """(encoding, bytes to skip): a BOM first; otherwise UTF-8 if the whole file decodes as
     UTF-8, else GB18030. A UTF-8 BOM in front of GB18030 bytes (an editor added it) is
-    skipped and the rest read as GB18030."""
+    skipped and the rest read as GB18030. The whole file is decoded once here, so reading
+    it later cannot fail half-way."""
     with open(path, "rb") as fh:
         head = fh.read(4)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", 0       # Excel's "Unicode text" export
-    offset = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
-    for encoding in ("utf-8", "gb18030"):
+        candidates, offset = ("utf-16",), 0      # Excel's "Unicode text" export
+    else:
+        candidates = ("utf-8", "gb18030")
+        offset = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+    for encoding in candidates:
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
             with open(path, "rb") as fh:
                 fh.seek(offset)
                 while chunk := fh.read(CHUNK):
-                    if b"\x00" in chunk:
+                    text = decoder.decode(chunk)
+                    if "\x00" in text:
                         raise BatchRefused("文件含有二进制内容（NUL 字节），不是 CSV 文本文件，请重新导出为 CSV")
-                    decoder.decode(chunk)
-        except UnicodeDecodeError:
+        except UnicodeError:
             continue
         try:
             decoder.decode(b"", final=True)
-        except UnicodeDecodeError:   # everything decoded but the last, half-written character
+        except UnicodeError:   # everything decoded but the last, half-written character
             raise BatchRefused("文件末尾被截断（最后一个字符不完整），文件不完整，请重新传送") from None
         return encoding, offset
+    if candidates == ("utf-16",):
+        raise BatchRefused("文件以 UTF-16 标记开头，但内容不是有效的 UTF-16 文本，请以 UTF-8 或 GB18030 编码重新导出")
     raise BatchRefused("文件编码无法识别（既不是 UTF-8 也不是 GB18030），请以 UTF-8 或 GB18030 编码重新导出")
 
 
