@@ -103,7 +103,7 @@ def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool, str, 
         raise ValueError(f"is_deleted 不是布尔值：{deleted!r}")
     problems = res.field_problems(item)
     fatal = [reason for name, required, reason in problems
-             if required and not deleted and name not in res.key]
+             if name in res.key or (required and not deleted)]
     if fatal:
         raise ValueError("；".join(fatal))
     warnings = []
