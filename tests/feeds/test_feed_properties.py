@@ -12,10 +12,10 @@ import shutil
 
 import psycopg
 import pytest
+from feedfiles import write_xlsx
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from feedfiles import write_xlsx
 from ingest.batches import BatchRefused
 from ingest.feeds import ensure_feed_tables, load_folder, load_mapping
 from ingest.feeds.reader import read_feed

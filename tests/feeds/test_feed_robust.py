@@ -7,9 +7,17 @@ import os
 from decimal import Decimal
 
 import pytest
+from feedfiles import (
+    RUN_DATE,
+    assert_balanced,
+    batches,
+    field_warnings,
+    rejects,
+    rows,
+    write_csv,
+    write_xlsx,
+)
 
-from feedfiles import (RUN_DATE, assert_balanced, batches, field_warnings, rejects, rows,
-                       write_csv, write_xlsx)
 from ingest.batches import field_warning_counts, unresolved_failures
 from ingest.feeds import load_all, load_folder
 
@@ -24,6 +32,7 @@ def cjk(text: str) -> bool:
 # --- 1. numbers are bounded on read -----------------------------------------------------------
 
 def test_implausible_amounts_never_reach_the_table(conn, landing):
+    """A payment is its amount (identifying: true): an implausible one rejects the row."""
     write_csv(landing, "fund_payment", "20261128", [
         PAYMENT,
         "PZ1,XM1,社,2026-05-01,12345678901234567890",      # 20 digits
@@ -33,14 +42,29 @@ def test_implausible_amounts_never_reach_the_table(conn, landing):
         "PZ5,XM1,社,2026-05-01,\"999,999,999,999.99\"",     # the largest plausible amount
     ], encoding="gb18030")
     [s] = load_folder(conn, landing, "fund_payment", RUN_DATE)
-    assert (s.status, s.rows_in, s.rows_loaded, s.fields_warned) == ("succeeded", 5, 5, 3), s.message
+    assert (s.status, s.rows_in, s.rows_loaded, s.rows_rejected) == ("succeeded", 5, 2, 3), s.message
     got = {r["voucher_no"]: r["amount"] for r in rows(conn, "fund_payment")}
-    assert got == {"PZ1": None, "PZ2": None, "PZ3": None, "PZ4": Decimal("0"),
-                   "PZ5": Decimal("999999999999.99")}
-    for _, column, original, reason in field_warnings(conn, s.batch_id):
-        assert column == "支付金额(元)" and "超出合理范围" in reason, reason
+    assert got == {"PZ4": Decimal("0"), "PZ5": Decimal("999999999999.99")}
+    reasons = [reason for _, _, reason in rejects(conn, s.batch_id)]
+    assert len(reasons) == 3 and all("支付金额(元)" in r and "超出合理范围" in r for r in reasons), reasons
     # what landed casts into every downstream money column
     conn.execute("select amount::numeric(14,2) from raw.feed_fund_payment").fetchall()
+    assert_balanced(conn)
+
+
+def test_implausible_amount_in_a_detail_column_is_nulled(conn, landing):
+    write_xlsx(landing, "minzheng", "20261128", [
+        ["身份证号", "姓名", "救助类型", "救助金额", "起始日期", "状态"],
+        ["341225199001011234", "张三", "农村低保", "12345678901234567890", "2026-01-01", "在保"],
+        ["341225199001011235", "李四", "农村低保", 1e300, "2026-01-01", "在保"],
+        ["341225199001011236", "王五", "农村低保", "1E+200000", "2026-01-01", "在保"],
+        ["341225199001011237", "赵六", "农村低保", "425.5元", "2026-01-01", "在保"],
+    ])
+    [s] = load_folder(conn, landing, "minzheng", RUN_DATE)
+    assert (s.status, s.rows_loaded, s.rows_rejected, s.fields_warned) == ("succeeded", 4, 0, 3), s.message
+    assert [r["amount"] for r in rows(conn, "minzheng")] == [None, None, None, Decimal("425.5")]
+    for _, column, _, reason in field_warnings(conn, s.batch_id):
+        assert column == "救助金额" and "超出合理范围" in reason, reason
     assert_balanced(conn)
 
 

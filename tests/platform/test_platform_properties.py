@@ -10,10 +10,10 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_platform_fields import GOOD
 
 from ingest.platform.load import _check_item, load_resource
 from ingest.platform.resources import RESOURCES, MissingKey
-from test_platform_fields import GOOD
 
 SETTINGS = dict(deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
