@@ -109,17 +109,11 @@ def ingest_feeds(run_date: dt.date, folders: list[str] | None = None) -> dict:
 
 
 def unresolved_loads(conn, run_date: dt.date) -> list[tuple[str, str, str]]:
-    """(source, origin, message) of every failed load that no later good delivery repaired."""
-    return conn.execute(
-        """select f.source, f.origin, f.message from raw.load_batch f
-           where f.run_date = %(d)s and f.status = 'failed'
-             and (f.source = 'platform' or f.file_date = %(d)s)
-             and not exists (select 1 from raw.load_batch ok
-                             where ok.source = f.source and ok.entity = f.entity
-                               and ok.file_date is not distinct from f.file_date
-                               and ok.status in ('succeeded', 'duplicate')
-                               and ok.batch_id > f.batch_id)
-           order by f.batch_id""", {"d": run_date}).fetchall()
+    """(source, origin, message) of every platform pull or file up to the run date that failed
+    and that no later good delivery repaired."""
+    from ingest.batches import unresolved_failures
+
+    return unresolved_failures(conn, run_date)
 
 
 def transform(run_date: dt.date) -> dict:

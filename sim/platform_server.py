@@ -95,6 +95,9 @@ class Faults:
     fail_first_n: int = 0          # the first n listing requests fail with fail_status
     fail_after_n: int | None = None  # every listing request after the n-th fails
     fail_status: int | str = 503   # an HTTP status or "drop"
+    hide_newest: int = 0           # the newest n matching records are counted in `total` but
+                                   # never served (a replica lagging behind its count)
+    hide_pulls: int | None = None  # ... in the first n pulls (page-1 requests); None: every pull
     seed: int = 0
 
 
@@ -124,6 +127,7 @@ class PlatformState:
         self._sorted: dict[str, list[_Entry] | None] = {r: None for r in KEYS}
         self._anon = 0
         self.listing_requests = 0
+        self.pulls = 0                  # listing requests without a cursor (a pull's page 1)
         self.stats: dict[str, int] = {}
         self.data_dir = Path(data_dir) if data_dir is not None else None
         if self.data_dir is not None:
@@ -270,6 +274,12 @@ class PlatformState:
             entries = self._sorted_entries(resource)
             start = 0 if since is None else bisect.bisect_left(entries, _Entry(since, "", None))
             total = len(entries) - start
+            if after is None:
+                self.pulls += 1
+            f = self.faults
+            if f.hide_newest and (f.hide_pulls is None or self.pulls <= f.hide_pulls):
+                entries = entries[:max(start, len(entries) - f.hide_newest)]
+                self.count("hidden_pages")
             pos = start if after is None else max(
                 start, bisect.bisect_right(entries, _Entry(after[0], after[1], None)))
             page = entries[pos:pos + page_size]

@@ -34,7 +34,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ingest.batches import BatchRefused, open_batch, record_duplicate
+from ingest.batches import BatchRefused, open_batch, record_duplicate, record_failed_batch
 from ingest.feeds.mapping import FOLDERS, Mapping, load_mapping
 from ingest.feeds.reader import read_feed
 from ingest.feeds.tables import ensure_feed_table, table_name
@@ -59,6 +59,7 @@ class FileSummary:
     rows_in: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    fields_warned: int = 0       # values stored as NULL because unreadable (raw.field_warning)
     message: str | None = None
     superseded: list[int] = field(default_factory=list)
 
@@ -67,6 +68,7 @@ class FileSummary:
 class _Candidate:
     path: Path
     file_date: dt.date
+    refused: str | None = None   # found but never to be read (a symbolic link): why
 
 
 def sha256_of(path: Path) -> str:
@@ -83,8 +85,11 @@ def list_files(folder_dir: Path, folder: str) -> tuple[list[_Candidate], list[Fi
     if not folder_dir.is_dir():
         return found, ignored
     for path in sorted(folder_dir.iterdir()):
-        if not path.is_file() or path.name.startswith("."):
+        if path.name.startswith("."):
             continue   # hidden files: partial uploads (.part, .~lock) are not ours yet
+        link = path.is_symlink()
+        if not link and not path.is_file():
+            continue
         m = FILE_NAME.match(path.name)
         file_date = None
         if m and m.group("folder") == folder:
@@ -96,17 +101,27 @@ def list_files(folder_dir: Path, folder: str) -> tuple[list[_Candidate], list[Fi
             ignored.append(FileSummary(folder, path.name, None, "ignored", message=(
                 f"文件名不符合约定 {folder}_YYYYMMDD.csv 或 .xlsx，未装载")))
             continue
-        found.append(_Candidate(path, file_date))
+        # A link could point anywhere on the server (another folder, /etc): never followed.
+        found.append(_Candidate(path, file_date, refused=(
+            "该文件是符号链接（快捷方式），为安全起见不读取其指向的文件；"
+            "请把真实文件本身放入落地目录后重新报送") if link else None))
     # Two files for one day (.csv and .xlsx): the newest delivery wins; loading both would
     # make them supersede each other on every run.
     newest: dict[dt.date, _Candidate] = {}
-    for cand in sorted(found, key=lambda c: (c.path.stat().st_mtime, c.path.name)):
+    for cand in sorted(found, key=lambda c: (_mtime(c.path), c.path.name)):
         newest[cand.file_date] = cand
     for cand in found:
         if newest[cand.file_date] is not cand:
             ignored.append(FileSummary(folder, cand.path.name, cand.file_date, "ignored", message=(
                 f"同一天还有更新的文件 {newest[cand.file_date].path.name}，以它为准，本文件未装载")))
     return sorted(newest.values(), key=lambda c: c.file_date), ignored
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.lstat().st_mtime   # lstat: a link's own time, its target is not looked at
+    except OSError:
+        return 0.0
 
 
 def _decide(conn, folder: str, cand: _Candidate, sha: str) -> str:
@@ -167,15 +182,19 @@ def _load_file(conn, mapping: Mapping, cand: _Candidate, sha: str, run_date: dt.
                 if reason is None and row_check is not None:
                     reason = row_check(cand.file_date, dict(zip(names, row.values)))
                 if reason is None:
+                    for label, original, why in row.warnings:
+                        spool.write(json.dumps(["w", row.line_no, label, original, why],
+                                               ensure_ascii=False) + "\n")
                     yield [cand.file_date, row.line_no, *row.values]
                 else:
-                    spool.write(json.dumps([row.line_no, row.payload, reason],
+                    spool.write(json.dumps(["r", row.line_no, row.payload, reason],
                                            ensure_ascii=False) + "\n")
 
         batch.copy_rows(table, columns, good_rows())
         spool.seek(0)
         for line in spool:
-            batch.reject(*json.loads(line))
+            kind, *entry = json.loads(line)
+            (batch.reject if kind == "r" else batch.warn)(*entry)
         batch.rows_in = counts["in"]
         summary.superseded = _supersede(conn, mapping, cand.file_date, batch.batch_id)
         if summary.superseded:
@@ -183,6 +202,7 @@ def _load_file(conn, mapping: Mapping, cand: _Candidate, sha: str, run_date: dt.
         summary.message = batch.message
     summary.rows_in, summary.rows_loaded, summary.rows_rejected = (
         batch.rows_in, batch.rows_loaded, batch.rows_rejected)
+    summary.fields_warned = batch.fields_warned
     return summary
 
 
@@ -216,14 +236,26 @@ def load_folder(conn: psycopg.Connection, landing_dir: Path, folder: str,
     return summaries
 
 
+def _refuse(conn, folder: str, cand: _Candidate, run_date: dt.date, message: str,
+            sha: str | None = None) -> FileSummary:
+    """A file that was found but cannot be loaded at all still gets its 'failed' batch."""
+    record_failed_batch(conn, message=message, source=folder, entity=folder,
+                        origin=cand.path.name, run_date=run_date, file_date=cand.file_date,
+                        sha256=sha)
+    return FileSummary(folder, cand.path.name, cand.file_date, "failed",
+                       batch_id=_failed_batch_id(conn, folder, cand.path.name), message=message)
+
+
 def _load_one(conn, mapping: Mapping, cand: _Candidate, run_date: dt.date,
               row_check: RowCheck | None = None) -> FileSummary:
     folder = mapping.folder
+    if cand.refused or cand.path.is_symlink():
+        return _refuse(conn, folder, cand, run_date, cand.refused or "该文件是符号链接，不读取")
     try:
         sha = sha256_of(cand.path)
     except OSError as exc:   # vanished or unreadable share: try again next run
-        return FileSummary(folder, cand.path.name, cand.file_date, "failed",
-                           message=f"无法读取文件：{exc}")
+        return _refuse(conn, folder, cand, run_date,
+                       f"无法读取文件（{_os_reason(exc)}），下次运行时重试")
     decision = _decide(conn, folder, cand, sha)
     if decision == "unchanged":
         return FileSummary(folder, cand.path.name, cand.file_date, "unchanged")
@@ -238,15 +270,41 @@ def _load_one(conn, mapping: Mapping, cand: _Candidate, run_date: dt.date,
         summary = _load_file(conn, mapping, cand, sha, run_date, row_check)
     except (psycopg.OperationalError, psycopg.InterfaceError):
         raise   # the warehouse itself is gone: nothing else can load either
-    except Exception as exc:   # open_batch has already recorded the 'failed' batch
-        if not isinstance(exc, BatchRefused):
-            log.exception("feed %s: %s failed", folder, cand.path.name)
+    except BatchRefused as exc:   # open_batch has already recorded the 'failed' batch
         return FileSummary(folder, cand.path.name, cand.file_date, "failed",
                            batch_id=_failed_batch_id(conn, folder, cand.path.name),
                            message=str(exc))
+    except Exception as exc:   # a reader bug or an OS error: still one failed batch, in Chinese
+        log.exception("feed %s: %s failed", folder, cand.path.name)
+        message = _unexpected(exc)
+        batch_id = _failed_batch_id(conn, folder, cand.path.name)
+        if batch_id is not None:
+            with conn.transaction():
+                conn.execute("update raw.load_batch set message = %s where batch_id = %s",
+                             (message, batch_id))
+        return FileSummary(folder, cand.path.name, cand.file_date, "failed",
+                           batch_id=batch_id, message=message)
     log.info("feed %s: %s -> batch %s, %s in, %s loaded, %s rejected", folder, cand.path.name,
              summary.batch_id, summary.rows_in, summary.rows_loaded, summary.rows_rejected)
     return summary
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+
+    known = {errno.ENOENT: "文件在读取前消失了", errno.EACCES: "没有读取权限",
+             errno.EPERM: "没有读取权限", errno.EIO: "磁盘或网络共享读写错误",
+             errno.ELOOP: "符号链接层数过多"}
+    return known.get(exc.errno, f"操作系统错误 {exc.errno}")
+
+
+def _unexpected(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return f"读取文件时出错（{_os_reason(exc)}），文件未装载，下次运行时重试"
+    if isinstance(exc, MemoryError):
+        return "文件过大，读取时内存不足，文件未装载；请拆分后重新报送"
+    return (f"读取文件时发生程序错误（{type(exc).__name__}），文件未装载；"
+            f"请工程师查看日志，文件保留在落地目录中")
 
 
 def load_all(conn: psycopg.Connection, landing_dir: Path, run_date: dt.date,
@@ -260,6 +318,8 @@ def load_all(conn: psycopg.Connection, landing_dir: Path, run_date: dt.date,
             raise
         except Exception as exc:   # a broken mapping file stops its own folder only
             log.exception("feed %s: cannot load the folder", folder)
-            summaries.append(FileSummary(folder, None, None, "failed",
-                                         message=f"无法装载该目录（映射文件或建表出错）：{exc}"))
+            message = f"无法装载该目录（映射文件或建表出错，{type(exc).__name__}）：{exc}"
+            record_failed_batch(conn, message=message, source=folder, entity=folder,
+                                origin=f"{folder}/", run_date=run_date)
+            summaries.append(FileSummary(folder, None, None, "failed", message=message))
     return summaries

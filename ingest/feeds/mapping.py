@@ -56,6 +56,7 @@ class Column:
     units: tuple[str, ...] = ()       # integer/numeric: unit suffixes to strip (户, 人, 年)
     id_number_column: str | None = None  # id_number kept whole here; first 18 chars go there
     comment: str | None = None
+    identifying: bool = False         # unreadable -> the row is rejected (else nulled + warned)
 
     @functools.cached_property
     def label(self) -> str:
@@ -83,6 +84,19 @@ class Mapping:
             for text in (*col.headers, col.name):
                 index.setdefault(header_key(text), col)
         return index
+
+    @functools.cached_property
+    def identifying(self) -> frozenset[str]:
+        """Columns without which a row cannot be placed: an unreadable value rejects the row.
+
+        The business key, every `nullable: false` column and any marked `identifying: true`.
+        Any other unreadable value is stored as NULL with a field warning (raw.field_warning),
+        so a master-data row (a certified product, a project) is never lost to a bad detail.
+        """
+        key = set(self.business_key)
+        return frozenset(c.name for c in self.columns
+                         if c.identifying or not c.nullable or c.name in key
+                         or (c.id_number_column and c.id_number_column in key))
 
     @property
     def required(self) -> tuple[Column, ...]:
@@ -150,6 +164,7 @@ def _column(folder: str, raw: dict) -> Column:
         units=tuple(str(u) for u in raw.get("units") or ()),
         id_number_column=raw.get("id_number_column"),
         comment=raw.get("comment"),
+        identifying=bool(raw.get("identifying", False)),
     )
 
 

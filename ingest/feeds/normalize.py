@@ -10,7 +10,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)   # Windows 1900 date system (with its leap-year bug)
 INT4_MAX = 2**31 - 1
@@ -191,6 +191,14 @@ def parse_date(value, label: str, epoch: dt.datetime = EXCEL_EPOCH) -> dt.date |
 
 # --- numbers and money ----------------------------------------------------------------------
 
+# Bounds that fit every column the value reaches downstream (raw numeric, staging/marts
+# numeric(14,2) and numeric(18,2), integer): a value outside is a wrong value, never stored.
+MONEY_LIMIT_YUAN = Decimal("1e12")   # under a trillion yuan (numeric(14,2) holds 12 digits)
+NUMBER_LIMIT = Decimal("1e12")       # quantities, counts with decimals
+MAX_PLACES = {"yuan": 4, "wan": 8, "number": 6}   # finer digits are rounded away
+_MAX_TEXT_DIGITS = 60                # longer number text is not a number anyone wrote
+
+
 def _decimal(value, label: str, what: str) -> Decimal:
     if isinstance(value, bool):
         raise RowRejected(f"{label}“{value}”不是{what}")
@@ -200,53 +208,81 @@ def _decimal(value, label: str, what: str) -> Decimal:
         if not math.isfinite(value):
             raise RowRejected(f"{label}“{value}”不是{what}")
         return Decimal(repr(value))
+    if len(value) > _MAX_TEXT_DIGITS:
+        raise RowRejected(f"{label}“{_short(value)}”不是{what}（共{len(value)}个字符，过长）")
     try:
         result = Decimal(value)
     except InvalidOperation:
-        raise RowRejected(f"{label}“{value}”不是{what}") from None
+        raise RowRejected(f"{label}“{_short(value)}”不是{what}") from None
     if not result.is_finite():
         raise RowRejected(f"{label}“{value}”不是{what}")
     return result
 
 
-def parse_money(value, label: str, unit: str = "yuan") -> Decimal | None:
-    """1,234.50 / 1234.5元 / ¥1234.5 / empty -> Decimal in the column's unit (元 or 万元).
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
-    Only an empty cell is NULL: `--` or `待核` is rejected, not guessed to mean "none".
+
+def _bounded(number: Decimal, limit: Decimal, places: int, label: str, shown: str,
+             unit: str) -> Decimal:
+    """Reject a magnitude the columns cannot hold; round digits finer than `places`."""
+    if abs(number) >= limit:
+        raise RowRejected(f"{label}“{_short(shown)}”数值超出合理范围（绝对值应小于{limit:,.0f}{unit}），请核对")
+    exponent = number.as_tuple().exponent
+    if exponent < -places:
+        number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    elif exponent > 0:   # 1E+11 -> 100000000000: plain digits for COPY and for people
+        number = number.quantize(Decimal(1))
+    return number
+
+
+def parse_money(value, label: str, unit: str = "yuan") -> Decimal | None:
+    """1,234.50 / 1234.5元 / ¥1234.5 / 12.5万元 / empty -> Decimal in the column's unit.
+
+    A cell carrying its own unit is read in that unit and converted to the column's
+    (CONTRACT conventions: a 万元 column holding 1622500元 holds 162.25). Only an empty
+    cell is NULL: `--` or `待核` is rejected, not guessed to mean "none".
     """
     if is_empty(value):
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _decimal(value, label, "金额")
-    original = str(value).strip()
-    text = squeeze(original).replace(",", "").lstrip("¥").removeprefix("RMB")
-    factor = Decimal(1)
-    if text.endswith("万元") or text.endswith("万"):
-        text = text.removesuffix("元").removesuffix("万")
-        if unit == "yuan":
-            factor = Decimal(10000)   # 12.5万元 in a 元 column: the unit is explicit, convert
-    elif text.endswith("元"):
-        text = text.removesuffix("元")
-        if unit == "wan":
-            raise RowRejected(f"{label}“{original}”以元为单位，但本列应为万元，请核对单位")
-    return _decimal(text, label, "有效金额") * factor
+        number, cell_unit, original = _decimal(value, label, "金额"), unit, cell_text(value)
+    else:
+        original = str(value).strip()
+        text = squeeze(original).replace(",", "").lstrip("¥").removeprefix("RMB")
+        cell_unit = unit
+        if text.endswith("万元") or text.endswith("万"):
+            text, cell_unit = text.removesuffix("元").removesuffix("万"), "wan"
+        elif text.endswith("元"):
+            text, cell_unit = text.removesuffix("元"), "yuan"
+        number = _decimal(text, label, "有效金额")
+    limit = MONEY_LIMIT_YUAN if cell_unit == "yuan" else MONEY_LIMIT_YUAN / 10000
+    number = _bounded(number, limit, MAX_PLACES[cell_unit], label, original,
+                      "元" if cell_unit == "yuan" else "万元")
+    if cell_unit == unit:
+        return number
+    if unit == "yuan":    # 12.5万元 in a 元 column
+        return number * 10000
+    return _bounded(number / 10000, MONEY_LIMIT_YUAN / 10000, MAX_PLACES["wan"], label,
+                    original, "万元")   # 1622500元 in a 万元 column
 
 
 def parse_integer(value, label: str, units: tuple[str, ...] = ()) -> int | None:
     if is_empty(value):
         return None
     number = _decimal(_strip_units(value, units), label, "整数")
+    if abs(number) > INT4_MAX:
+        raise RowRejected(f"{label}“{_short(cell_text(value))}”数值过大（超出整数范围）")
     if number != number.to_integral_value():
         raise RowRejected(f"{label}“{cell_text(value)}”不是整数")
-    if abs(number) > INT4_MAX:
-        raise RowRejected(f"{label}“{cell_text(value)}”数值过大")
     return int(number)
 
 
 def parse_numeric(value, label: str, units: tuple[str, ...] = ()) -> Decimal | None:
     if is_empty(value):
         return None
-    return _decimal(_strip_units(value, units), label, "数字")
+    number = _decimal(_strip_units(value, units), label, "数字")
+    return _bounded(number, NUMBER_LIMIT, MAX_PLACES["number"], label, cell_text(value), "")
 
 
 def _strip_units(value, units: tuple[str, ...]):

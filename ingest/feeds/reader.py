@@ -12,8 +12,10 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -26,6 +28,14 @@ TOTAL_MARKS = {"合计", "总计", "小计"}
 CSV_DELIMITERS = (",", "\t", ";", "|")
 ZIP_MAGIC = b"PK\x03\x04"
 CHUNK = 1 << 20
+MAX_CELL_CHARS = 131_072       # a longer cell is not data: its row is rejected
+MAX_CSV_FIELD = 1 << 20        # beyond this the csv module stops (runaway quote): file refused
+MAX_PAYLOAD_CHARS = 200_000    # original text kept for a rejected row
+XLSX_MAX_UNPACKED_MB = 256     # all parts of a workbook, decompressed (zip-bomb guard);
+                               # FEED_XLSX_MAX_UNPACKED_MB overrides it
+XLSX_MAX_SHARED_STRINGS = 64 << 20   # openpyxl holds the shared strings in memory
+
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD))
 
 
 @dataclass
@@ -34,6 +44,8 @@ class FeedRow:
     payload: str                 # original text: the raw CSV line(s), or XLSX cells as JSON
     values: list | None = None   # typed values in Mapping.table_columns() order, then extra
     reason: str | None = None    # why the row is rejected (values is None then)
+    # fields that could not be read and were stored as NULL: (column label, original, reason)
+    warnings: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -48,30 +60,43 @@ class _Record:
 
 # --- format and encoding ---------------------------------------------------------------------
 
-def detect_encoding(path: Path) -> str:
-    """BOM first; otherwise UTF-8 if the whole file decodes as UTF-8, else GB18030."""
+def detect_encoding(path: Path) -> tuple[str, int]:
+    """(encoding, bytes to skip): a BOM first; otherwise UTF-8 if the whole file decodes as
+    UTF-8, else GB18030. A UTF-8 BOM in front of GB18030 bytes (an editor added it) is
+    skipped and the rest read as GB18030. The whole file is decoded once here, so reading
+    it later cannot fail half-way."""
     with open(path, "rb") as fh:
         head = fh.read(4)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"          # Excel's "Unicode text" export
-    for encoding in ("utf-8", "gb18030"):
+        candidates, offset = ("utf-16",), 0      # Excel's "Unicode text" export
+    else:
+        candidates = ("utf-8", "gb18030")
+        offset = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+    for encoding in candidates:
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
             with open(path, "rb") as fh:
+                fh.seek(offset)
                 while chunk := fh.read(CHUNK):
-                    if b"\x00" in chunk:
+                    text = decoder.decode(chunk)
+                    if "\x00" in text:
                         raise BatchRefused("文件含有二进制内容（NUL 字节），不是 CSV 文本文件，请重新导出为 CSV")
-                    decoder.decode(chunk)
-        except UnicodeDecodeError:
+        except UnicodeError:
             continue
         try:
             decoder.decode(b"", final=True)
-        except UnicodeDecodeError:   # everything decoded but the last, half-written character
+        except UnicodeError:   # everything decoded but the last, half-written character
             raise BatchRefused("文件末尾被截断（最后一个字符不完整），文件不完整，请重新传送") from None
-        return encoding
+        return encoding, offset
+    if candidates == ("utf-16",):
+        raise BatchRefused("文件以 UTF-16 标记开头，但内容不是有效的 UTF-16 文本，请以 UTF-8 或 GB18030 编码重新导出")
     raise BatchRefused("文件编码无法识别（既不是 UTF-8 也不是 GB18030），请以 UTF-8 或 GB18030 编码重新导出")
+
+
+def _open_text(path: Path, encoding: str, offset: int):
+    fh = open(path, "rb")
+    fh.seek(offset)
+    return io.TextIOWrapper(fh, encoding=encoding, newline="")
 
 
 def _check_format(path: Path) -> str:
@@ -113,23 +138,33 @@ class _LineFeeder:
         return line
 
 
-def _sniff_delimiter(path: Path, encoding: str, mapping: Mapping) -> str:
+def _sniff_delimiter(path: Path, encoding: str, offset: int, mapping: Mapping) -> str:
     """The delimiter that makes a header row appear in the first lines (comma by default)."""
-    with open(path, encoding=encoding, newline="") as fh:
-        sample = [line for _, line in zip(range(HEADER_SCAN_ROWS), fh)]
+    with _open_text(path, encoding, offset) as fh:
+        sample = [line[:MAX_CELL_CHARS] for _, line in zip(range(HEADER_SCAN_ROWS), fh)]
     best, best_hits = ",", 0
     for delim in CSV_DELIMITERS:
-        for cells in csv.reader(sample, delimiter=delim):
-            hits = len({c.name for c in map(mapping.find_column, cells) if c})
-            if hits > best_hits:
-                best, best_hits = delim, hits
+        try:
+            for cells in csv.reader(sample, delimiter=delim):
+                hits = len({c.name for c in map(mapping.find_column, cells) if c})
+                if hits > best_hits:
+                    best, best_hits = delim, hits
+        except csv.Error:   # a broken quote in the sample: the real read reports it
+            continue
     return best
 
 
 def _csv_records(path: Path, mapping: Mapping) -> Iterator[_Record]:
-    encoding = detect_encoding(path)
-    delimiter = _sniff_delimiter(path, encoding, mapping)
-    with open(path, encoding=encoding, newline="") as fh:
+    encoding, offset = detect_encoding(path)
+    delimiter = _sniff_delimiter(path, encoding, offset, mapping)
+    try:
+        yield from _csv_stream(path, encoding, offset, delimiter)
+    except UnicodeDecodeError:   # utf-16 is not checked up front
+        raise BatchRefused(f"文件内容不是有效的 {encoding} 编码文本，请以 UTF-8 或 GB18030 编码重新导出") from None
+
+
+def _csv_stream(path: Path, encoding: str, offset: int, delimiter: str) -> Iterator[_Record]:
+    with _open_text(path, encoding, offset) as fh:
         feeder = _LineFeeder(fh)
         reader = csv.reader(feeder, delimiter=delimiter)
         pending: _Record | None = None
@@ -141,7 +176,8 @@ def _csv_records(path: Path, mapping: Mapping) -> Iterator[_Record]:
             except StopIteration:
                 break
             except csv.Error as exc:
-                raise BatchRefused(f"CSV 格式错误（第{start}行附近：{exc}），请检查引号和分隔符后重新导出") from None
+                raise BatchRefused(f"CSV 格式错误（第{start}行附近：{_csv_error_text(exc)}），"
+                                   f"请检查引号和分隔符后重新导出") from None
             raw = "".join(feeder.lines)
             record = _Record(
                 line_no=start,
@@ -159,6 +195,17 @@ def _csv_records(path: Path, mapping: Mapping) -> Iterator[_Record]:
             yield pending
 
 
+def _csv_error_text(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"某个字段超过 {MAX_CSV_FIELD} 个字符，多半是引号没有闭合"
+    if "new-line character seen in unquoted field" in text:
+        return "未加引号的字段中出现了换行符"
+    if "NUL" in text:
+        return "含有 NUL 字节"
+    return "引号或分隔符使用不当"
+
+
 # --- XLSX ------------------------------------------------------------------------------------
 
 _CORRUPT_XLSX = "XLSX 文件已损坏或不完整（无法解压），可能传输中断，请重新导出并重新传送"
@@ -169,10 +216,29 @@ def _open_workbook(path: Path):
 
     if not zipfile.is_zipfile(path):
         raise BatchRefused(_CORRUPT_XLSX)
+    _check_unpacked_size(path)
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:   # BadZipFile, KeyError (missing part), XML errors ...
         raise BatchRefused(f"{_CORRUPT_XLSX}（{type(exc).__name__}）") from None
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse a workbook that would decompress to more than the limits (a zip bomb, or a
+    sheet padded with millions of styled empty cells). The sizes are the ones the zip
+    declares; zipfile never inflates a part past its declared size."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            parts = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise BatchRefused(f"{_CORRUPT_XLSX}（{type(exc).__name__}）") from None
+    limit_mb = int(os.environ.get("FEED_XLSX_MAX_UNPACKED_MB") or XLSX_MAX_UNPACKED_MB)
+    total = sum(p.file_size for p in parts)
+    shared = sum(p.file_size for p in parts if p.filename.lower().endswith("sharedstrings.xml"))
+    if total > limit_mb << 20 or shared > min(XLSX_MAX_SHARED_STRINGS, limit_mb << 20):
+        raise BatchRefused(
+            f"XLSX 文件解压后过大（约 {total / (1 << 20):.1f} MB，上限 {limit_mb} MB），"
+            f"可能含有大量空白格式行或已损坏；请删除多余的行列后另存，或导出为 CSV 后重新报送")
 
 
 def _xlsx_payload(cells: list) -> str:
@@ -294,18 +360,26 @@ def _convert(cell, col: Column, mapping: Mapping, epoch: dt.datetime):
     raise AssertionError(t)
 
 
-def _typed_row(cells: list, header: _Header, mapping: Mapping, epoch, names: list[str]) -> list:
-    """Values in Mapping.table_columns() order followed by the extra dict; or RowRejected."""
+def _typed_row(cells: list, header: _Header, mapping: Mapping, epoch, names: list[str],
+               warnings: list) -> list:
+    """Values in Mapping.table_columns() order followed by the extra dict; or RowRejected.
+
+    An unreadable value of an identifying column rejects the row; any other unreadable
+    value becomes NULL and is appended to `warnings` as (label, original text, reason)."""
     by_name: dict[str, object] = {}
     extra: dict[str, object] = {}
     problems: list[str] = []
+    identifying = mapping.identifying
     for i, col in header.positions:
         cell = cells[i] if i < len(cells) else None
         try:
             value = _convert(cell, col, mapping, epoch)
         except nz.RowRejected as exc:
-            problems.append(str(exc))
-            continue
+            if col.name in identifying:
+                problems.append(str(exc))
+                continue
+            warnings.append((col.label, nz.cell_text(cell), f"{exc}，已置空"))
+            value = None
         if value is None and not col.nullable:
             problems.append(f"{col.label}为空（必填）")
         if col.type == "id_number" and value and len(value) == 20:
@@ -328,6 +402,56 @@ def _typed_row(cells: list, header: _Header, mapping: Mapping, epoch, names: lis
     return [by_name.get(n) for n in names] + [json.dumps(extra, ensure_ascii=False) if extra else None]
 
 
+def _too_long(cells: list) -> str | None:
+    for i, cell in enumerate(cells):
+        if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
+            return (f"第{i + 1}列内容过长（{len(cell)}个字符，超过{MAX_CELL_CHARS}个），"
+                    f"不是正常数据，请核对该行")
+    return None
+
+
+_DATE_SHAPE = re.compile(r"\d{4}([-/.])(\d{1,2})\1(\d{1,2})")
+
+
+def _cut_last_field(cell, col: Column | None, previous, mapping: Mapping, epoch) -> bool:
+    """Whether the last field of a file without a final newline looks cut off: it does not
+    parse as its column's type, or it is shorter than the same field of the row above
+    (a date losing its day's second digit, an amount losing decimals)."""
+    if col is None or nz.is_empty(cell):
+        return False
+    try:
+        _convert(cell, col, mapping, epoch)
+    except nz.RowRejected:
+        return True
+    text = nz.squeeze(str(cell))
+    prev = nz.squeeze(str(previous)) if isinstance(previous, str) else None
+    if col.type == "date":
+        m = _DATE_SHAPE.fullmatch(text)
+        if m and len(m.group(3)) == 1:
+            pm = _DATE_SHAPE.fullmatch(prev) if prev else None
+            if pm and len(pm.group(3)) == 2 or (pm is None and len(m.group(2)) == 2):
+                return True
+        if "年" in text and not text.endswith("日") and prev and prev.endswith("日"):
+            return True
+    if col.type in ("money_yuan", "money_wan", "numeric", "integer"):
+        if text.endswith("."):
+            return True
+        decimals = len(text.split(".", 1)[1]) if "." in text else 0
+        if prev and re.fullmatch(r"[-\d,¥]*\.\d+[元万]*", prev):
+            prev_decimals = len(re.sub(r"[元万]", "", prev).split(".", 1)[1])
+            if decimals < prev_decimals:
+                return True
+        if prev and prev.endswith("元") and not text.endswith("元"):
+            return True
+    return False
+
+
+def _cap(payload: str) -> str:
+    if len(payload) <= MAX_PAYLOAD_CHARS:
+        return payload
+    return payload[:MAX_PAYLOAD_CHARS] + f"…（原文共{len(payload)}个字符，已截断）"
+
+
 def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
     """Yield every data row of the file; raise BatchRefused if the file cannot be trusted."""
     path = Path(path)
@@ -343,6 +467,7 @@ def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
     header: _Header | None = None
     header_keys: set[str] = set()
     names = [name for name, _, _ in mapping.table_columns()]
+    previous_last = None   # the last cell of the data row above (to spot a cut-off last field)
     for rec in records:
         epoch = epoch_box[0] if epoch_box else nz.EXCEL_EPOCH
         if rec.open_quote and rec.is_last:
@@ -375,12 +500,24 @@ def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
                     f"本行有{len(rec.cells)}列，表头有{header.width}列，列数对不上"
                     f"（可能有未加引号的逗号或换行），请核对该行"))
                 continue
+        if kind == "csv" and rec.is_last and not rec.ends_with_newline and rec.cells:
+            last_col = dict(header.positions).get(len(rec.cells) - 1)
+            if _cut_last_field(rec.cells[-1], last_col, previous_last, mapping, epoch):
+                raise BatchRefused(
+                    f"文件在第{rec.line_no}行最后一个字段“{nz.cell_text(rec.cells[-1])[:40]}”处被截断"
+                    f"（文件末尾没有换行，且该值不完整），文件不完整，请重新传送")
+        previous_last = rec.cells[-1] if rec.cells else None
+        too_long = _too_long(rec.cells)
+        if too_long:
+            yield FeedRow(rec.line_no, _cap(rec.payload), reason=too_long)
+            continue
+        warnings: list = []
         try:
-            values = _typed_row(rec.cells, header, mapping, epoch, names)
+            values = _typed_row(rec.cells, header, mapping, epoch, names, warnings)
         except nz.RowRejected as exc:
             yield FeedRow(rec.line_no, rec.payload, reason=str(exc))
             continue
-        yield FeedRow(rec.line_no, rec.payload, values=values)
+        yield FeedRow(rec.line_no, rec.payload, values=values, warnings=warnings)
 
     if header is None:
         expected = "、".join(c.headers[0] for c in mapping.required) or \

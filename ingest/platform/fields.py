@@ -185,23 +185,28 @@ def compile_checks(fields: dict[str, Field]) -> Checks:
                  for name, f in fields.items())
 
 
-def field_errors(checks: Checks, item: dict) -> list[str]:
-    """Every reason the item breaks its field table (empty list: the item is fine)."""
-    errors = []
+def field_problems(checks: Checks, item: dict) -> list[tuple[str, bool, str]]:
+    """(field, required, reason) for every field that breaks the table ([] if none)."""
+    problems = []
     get = item.get
     for name, check, required, is_text in checks:
         v = get(name)
         if v is None:
             if required:
-                errors.append(f"缺少必填字段 {name}（为空）")
+                problems.append((name, True, f"缺少必填字段 {name}（为空）"))
             continue
         if type(v) is str:
             if required and not v.strip():
-                errors.append(f"缺少必填字段 {name}（为空字符串）")
+                problems.append((name, True, f"缺少必填字段 {name}（为空字符串）"))
                 continue
             if is_text:  # the common case, without a call
                 continue
         reason = check(name, v)
         if reason is not None:
-            errors.append(reason)
-    return errors
+            problems.append((name, required, reason))
+    return problems
+
+
+def field_errors(checks: Checks, item: dict) -> list[str]:
+    """Every reason the item breaks its field table (empty list: the item is fine)."""
+    return [reason for _, _, reason in field_problems(checks, item)]

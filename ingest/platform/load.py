@@ -21,7 +21,8 @@ from psycopg.pq import TransactionStatus
 from ingest.batches import open_batch, record_failed_batch
 from ingest.warehouse import ensure_raw_schema
 
-from .client import PlatformClient, parse_time
+from .client import PlatformClient, PlatformError, parse_time
+from .fields import shown
 from .resources import RESOURCES, MissingKey, Resource, get_resource
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,10 @@ create index if not exists {name}_batch_idx on {table} (load_batch_id);
 create index if not exists {name}_key_idx on {table} (record_id, updated_at);
 comment on table {table} is '省级监测平台接口 {resource} 的原始记录：每次拉取收到的每个版本一行，payload 为原样条目';
 """
+
+
+class PlatformShortPull(PlatformError):
+    """The platform kept sending fewer items than its own `total`: records are missing."""
 
 
 class PlatformLoadError(Exception):
@@ -75,11 +80,16 @@ def previous_watermark(conn: psycopg.Connection, resource: str, run_date: dt.dat
     return row[0] if row else None
 
 
-def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool, str]:
-    """(record_id, updated_at, is_deleted, payload JSON text) or MissingKey/ValueError with
-    a Chinese reason. Besides the key and updated_at, every contract field must have its
-    type (resources.py / fields.py): a value the staging views cannot cast would otherwise
-    fail the whole dbt build."""
+def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool, str, list]:
+    """(record_id, updated_at, is_deleted, payload JSON text, field warnings) or
+    MissingKey/ValueError with a Chinese reason.
+
+    Besides the key and updated_at, every contract field must have its type (resources.py /
+    fields.py): a value the staging views cannot cast would otherwise fail the whole dbt
+    build. A bad `required` field (one that places the record) rejects the item; any other
+    bad field is left out of the payload (staging reads it as NULL) and reported as a field
+    warning (field, original, reason), so the record itself is not lost. A tombstone needs
+    only its key and updated_at: whatever else is wrong with it, the deletion still lands."""
     if not isinstance(item, dict):
         raise ValueError(f"条目不是 JSON 对象（收到 {type(item).__name__}）")
     record_id = res.record_id(item)
@@ -91,10 +101,28 @@ def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool, str]:
     deleted = item.get("is_deleted", False)  # contract: always present; absent = not deleted
     if not isinstance(deleted, bool):
         raise ValueError(f"is_deleted 不是布尔值：{deleted!r}")
-    errors = res.field_errors(item)
-    if errors:
-        raise ValueError("；".join(errors))
-    return record_id, updated_at, deleted, _payload_json(item)
+    problems = res.field_problems(item)
+    fatal = [reason for name, required, reason in problems
+             if name in res.key or (required and not deleted)]
+    if fatal:
+        raise ValueError("；".join(fatal))
+    warnings = []
+    if problems:
+        item = dict(item)
+        for name, _, reason in problems:
+            warnings.append((name, None if item.get(name) is None else shown(item[name], 200),
+                             f"{reason}，已置空"))
+            item.pop(name, None)
+    try:
+        payload = _payload_json(item)
+    except ValueError as exc:
+        if not deleted:
+            raise
+        # the tombstone's other content cannot be stored: keep what the deletion needs
+        payload = _payload_json({**{k: item[k] for k in res.key}, "updated_at": item["updated_at"],
+                                 "is_deleted": True})
+        warnings.append(("payload", None, f"{exc}；删除记录只保留了主键和 updated_at"))
+    return record_id, updated_at, deleted, payload, warnings
 
 
 def _payload_json(item: dict) -> str:
@@ -146,10 +174,14 @@ def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, good
         for item in page.items:
             pulled.position += 1
             try:
-                record_id, updated_at, deleted, payload = _check_item(res, item)
+                record_id, updated_at, deleted, payload, warnings = _check_item(res, item)
             except (MissingKey, ValueError) as exc:
-                bad.write(json.dumps([pulled.position, _reject_text(item), str(exc)], ensure_ascii=False) + "\n")
+                bad.write(json.dumps(["r", pulled.position, _reject_text(item), str(exc)],
+                                     ensure_ascii=False) + "\n")
                 continue
+            for name, original, reason in warnings:
+                bad.write(json.dumps(["w", pulled.position, name, original, reason],
+                                     ensure_ascii=False) + "\n")
             if (record_id, updated_at) in seen:
                 pulled.duplicates += 1
             seen.add((record_id, updated_at))
@@ -157,8 +189,39 @@ def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, good
     return pulled
 
 
+SHORT_PULL_RETRIES = 2   # pulls repeated when fewer items than `total` arrived
+
+
+def _short(pull: _Pulled) -> bool:
+    return pull.total is not None and pull.position - pull.duplicates < pull.total
+
+
+def _pull_complete(client: PlatformClient, res: Resource, since: dt.datetime | None,
+                   good, bad, retries: int) -> _Pulled:
+    """_pull, repeated while the platform sends fewer distinct items than its `total`
+    (CONTRACT §1: total counts every matching item). Still short after `retries` repeats:
+    PlatformShortPull, so no batch succeeds and the watermark stays where it was."""
+    for attempt in range(retries + 1):
+        for spool in (good, bad):
+            spool.seek(0)
+            spool.truncate()
+        pull = _pull(client, res, since, good, bad)
+        if not _short(pull):
+            return pull
+        got = pull.position - pull.duplicates
+        log.warning("平台 %s：收到 %d 条，少于 total=%d（第 %d 次拉取）", res.name, got, pull.total,
+                    attempt + 1)
+        if attempt < retries:
+            client._sleep(min(client.backoff_max, client.backoff_base * 2 ** attempt))
+    raise PlatformShortPull(
+        f"平台 {res.name} 声明共 {pull.total} 条，但连续 {retries + 1} 次拉取只收到 {got} 条，"
+        f"有记录缺失：本次未装载，增量水位不前移，下次运行将从上次成功的位置重新拉取；"
+        f"如持续出现请联系平台核查")
+
+
 def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: str,
-                  run_date: dt.date, *, ensure_tables: bool = True) -> dict:
+                  run_date: dt.date, *, ensure_tables: bool = True,
+                  short_pull_retries: int = SHORT_PULL_RETRIES) -> dict:
     """Pull one resource (incrementally from the last run's watermark) into its raw table.
 
     A rerun for the same run_date replaces the earlier batch (its rows deleted, its status
@@ -180,7 +243,7 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
     with tempfile.TemporaryFile("w+", encoding="utf-8") as good, \
             tempfile.TemporaryFile("w+", encoding="utf-8") as bad:
         try:
-            pull = _pull(client, res, since, good, bad)
+            pull = _pull_complete(client, res, since, good, bad, short_pull_retries)
         except Exception as exc:
             record_failed_batch(conn, message=str(exc), **meta)
             raise
@@ -192,7 +255,8 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
             batch.copy_rows(res.table, COLUMNS, (json.loads(line) for line in good))
             bad.seek(0)
             for line in bad:
-                batch.reject(*json.loads(line))
+                kind, *entry = json.loads(line)
+                (batch.reject if kind == "r" else batch.warn)(*entry)
             position, duplicates, pages, total = pull.position, pull.duplicates, pull.pages, pull.total
             batch.rows_in = position
             superseded = [r[0] for r in conn.execute(
@@ -207,12 +271,10 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
             notes = [f"updated_since={since.isoformat() if since else '全量'}", f"页数 {pages}"]
             if duplicates:
                 notes.append(f"重复条目 {duplicates} 条（同一主键与 updated_at），原样落地，staging 只取一条")
-            if total is not None and position - duplicates < total:
-                notes.append(f"收到 {position - duplicates} 条，少于平台声明的 total={total}")
-                log.warning("平台 %s：收到 %d 条，少于 total=%d", resource, position - duplicates, total)
             batch.message = "；".join(notes)
             summary.update(batch_id=batch.batch_id, rows_in=batch.rows_in,
                            rows_loaded=batch.rows_loaded, rows_rejected=batch.rows_rejected,
+                           fields_warned=batch.fields_warned,
                            duplicates=duplicates, pages=pages, total=total, updated_since=since,
                            watermark=batch.watermark, superseded=superseded)
     log.info("平台 %s 装载完成：读入 %d，装载 %d，拒收 %d，重复 %d，取代批次 %s", resource,

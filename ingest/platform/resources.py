@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .fields import Field, FieldType, compile_checks, field_errors
+from .fields import Field, FieldType, compile_checks, field_errors, field_problems
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,10 @@ class Resource:
     def field_errors(self, item: dict[str, Any]) -> list[str]:
         """Reasons (Chinese) why the item's fields break the contract; [] if none."""
         return field_errors(self._checks, item)
+
+    def field_problems(self, item: dict[str, Any]) -> list[tuple[str, bool, str]]:
+        """(field, required, reason) per field that breaks the contract."""
+        return field_problems(self._checks, item)
 
     @property
     def table(self) -> str:

@@ -57,6 +57,12 @@ def rejects(conn, batch_id: int) -> list[tuple]:
         (batch_id,)).fetchall()
 
 
+def field_warnings(conn, batch_id: int) -> list[tuple]:
+    return conn.execute(
+        "select line_no, column_name, original, reason from raw.field_warning "
+        "where batch_id = %s order by line_no, column_name", (batch_id,)).fetchall()
+
+
 def assert_balanced(conn) -> None:
     """rows_in = loaded + rejected for every non-failed batch, and the counts match the tables."""
     for b in conn.execute(
@@ -64,6 +70,11 @@ def assert_balanced(conn) -> None:
             " where status in ('succeeded', 'superseded')").fetchall():
         batch_id, source, status, rows_in, loaded, rejected = b
         assert rows_in == loaded + rejected, b
+        warned = conn.execute("select fields_warned from raw.load_batch where batch_id = %s",
+                              (batch_id,)).fetchone()[0]
+        n_warn = conn.execute("select count(*) from raw.field_warning where batch_id = %s",
+                              (batch_id,)).fetchone()[0]
+        assert n_warn == warned, b
         n_rej = conn.execute("select count(*) from raw.rejected_row where batch_id = %s",
                              (batch_id,)).fetchone()[0]
         assert n_rej == rejected, b

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from feedfiles import RUN_DATE, assert_balanced, batches, rejects, rows, write_csv
+from feedfiles import RUN_DATE, assert_balanced, batches, field_warnings, rejects, rows, write_csv
 from ingest.feeds import load_folder
 
 HEADER = "身份证号,姓名,事件类型(死亡/户口迁出),事件日期,登记机关"
@@ -22,14 +22,18 @@ def test_utf8_csv_variants(conn, landing):
     write_csv(landing, "gongan", "20261127", lines, eol="\n")
     [summary] = load_folder(conn, landing, "gongan", RUN_DATE)
     assert (summary.status, summary.rows_in, summary.rows_loaded, summary.rows_rejected) == (
-        "succeeded", 6, 3, 3)
+        "succeeded", 6, 4, 2)
     loaded = {r["line_no"]: r for r in rows(conn, "gongan")}
+    # an unreadable non-identifying value: the row stays, the value is NULL, with a warning
+    assert loaded[6]["event_on"] is None and loaded[6]["name"] == "钱七"
+    [(line_no, column, original, reason)] = field_warnings(conn, summary.batch_id)
+    assert (line_no, column, original) == (6, "事件日期", "11/03/2026")
+    assert "事件日期“11/03/2026”不是可识别的日期" in reason
     assert loaded[2]["event_on"] == dt.date(2026, 11, 1) and loaded[2]["event_type"] == "死亡"
     assert loaded[3]["id_number"] == "34122519900101123X" and loaded[3]["event_on"] == dt.date(2026, 11, 2)
     assert loaded[5]["event_on"] == dt.date(2026, 3, 5) and loaded[5]["registration_office"] is None
     rej = {line: reason for line, _, reason in rejects(conn, summary.batch_id)}
     assert "事件类型“失踪”不在允许的取值(死亡/户口迁出)中" in rej[4]
-    assert "事件日期“11/03/2026”不是可识别的日期" in rej[6]
     assert "本行有6列，表头有5列" in rej[7]
     assert_balanced(conn)
 

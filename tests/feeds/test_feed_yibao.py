@@ -5,7 +5,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from feedfiles import RUN_DATE, assert_balanced, batches, rejects, rows, write_csv
+from feedfiles import RUN_DATE, assert_balanced, batches, field_warnings, rejects, rows, write_csv
 from ingest.feeds import load_folder
 
 FW = str.maketrans("0123456789x", "０１２３４５６７８９ｘ")   # to full-width
@@ -35,10 +35,10 @@ def test_messy_gb18030_csv(conn, landing):
 
     [summary] = load_folder(conn, landing, "yibao", RUN_DATE)
     assert summary.status == "succeeded", summary.message
-    assert (summary.rows_in, summary.rows_loaded, summary.rows_rejected) == (10, 4, 6)
+    assert (summary.rows_in, summary.rows_loaded, summary.rows_rejected) == (10, 7, 3)
 
     loaded = {r["line_no"]: r for r in rows(conn, "yibao")}
-    assert sorted(loaded) == [2, 3, 10, 12]
+    assert sorted(loaded) == [2, 3, 6, 7, 8, 10, 12]
     r = loaded[2]
     assert r["id_number"] == "341225199001011234" and r["visit_type"] == "住院"
     assert (r["admitted_on"], r["discharged_on"], r["settled_on"]) == (
@@ -61,12 +61,18 @@ def test_messy_gb18030_csv(conn, landing):
 
     [b] = batches(conn, "yibao")
     rej = {line: (payload, reason) for line, payload, reason in rejects(conn, b["batch_id"])}
-    assert sorted(rej) == [4, 6, 7, 8, 9, 13]
+    assert sorted(rej) == [4, 9, 13]                       # the ID number identifies the row
     assert rej[4][0].startswith("3.41225E+17,王五")        # original line text
     assert rej[4][1] == "身份证号为科学计数法(3.41225E+17)，原号码已丢失，请让医保局重新导出（身份证号列设为文本格式）"
-    assert "就诊类型“急诊”不在允许的取值(住院/门诊)中" in rej[6][1]
-    assert "入院日期“2026-13-45”不是真实存在的日期" in rej[7][1]
-    assert "医疗总费用“abc”不是有效金额" in rej[8][1]
+    # any other unreadable value: the settlement stays, that value is NULL, with a warning
+    assert (loaded[6]["visit_type"], loaded[7]["admitted_on"], loaded[8]["total_cost"]) == (None, None, None)
+    assert loaded[8]["compliant_oop"] == Decimal("100")
+    warned = {line: (column, original, reason)
+              for line, column, original, reason in field_warnings(conn, b["batch_id"])}
+    assert sorted(warned) == [6, 7, 8]
+    assert warned[6][:2] == ("就诊类型", "急诊") and "就诊类型“急诊”不在允许的取值(住院/门诊)中" in warned[6][2]
+    assert warned[7][:2] == ("入院日期", "2026-13-45") and "入院日期“2026-13-45”不是真实存在的日期" in warned[7][2]
+    assert warned[8][:2] == ("医疗总费用", "abc") and "医疗总费用“abc”不是有效金额" in warned[8][2]
     assert "不是15/18位身份证号或20位残疾人证号" in rej[9][1]
     assert "身份证号为空" in rej[13][1]
     assert_balanced(conn)

@@ -170,43 +170,69 @@ def load_cases(conn, sim, client, cases, tag):
     return expected, summaries
 
 
-def test_bad_values_of_each_type_are_rejected_with_reasons(conn, sim_factory, client_for):
+def rejects_whole(resource: str, fld: str, value) -> bool:
+    """A bad required field (it places the record) or JSON the database refuses rejects the
+    item; any other bad field is left out of the payload with a field warning."""
+    spec = RESOURCES[resource].fields.get(fld)
+    return spec is None or spec.required or (isinstance(value, str) and "\x00" in value)
+
+
+def warnings_of(conn, batch_id):
+    return conn.execute("select line_no, column_name, original, reason from raw.field_warning "
+                        "where batch_id=%s order by line_no, column_name", (batch_id,)).fetchall()
+
+
+def test_bad_values_of_each_type_are_rejected_or_nulled_with_reasons(conn, sim_factory, client_for):
     sim = sim_factory(data_dir=None)
     expected, summaries = load_cases(conn, sim, client_for(sim, page_size=5), BAD, "BAD")
+    assert any(rejects_whole(*c[:3]) for c in BAD) and not all(rejects_whole(*c[:3]) for c in BAD)
     for resource, s in summaries.items():
-        n_bad = len(expected[resource])
-        assert (s["rows_in"], s["rows_loaded"], s["rows_rejected"]) == (n_bad + 2, 2, n_bad), resource
-        loaded = {r[0] for r in conn.execute(f"select record_id from raw.platform_{resource}")}
-        assert loaded == {RESOURCES[resource].record_id(keyed(resource, 9000 + g, "OK"))
-                          for g in range(2)}
+        bad = {rid: c for rid, c in expected[resource].items() if rejects_whole(*c[:3])}
+        nulled = {rid: c for rid, c in expected[resource].items() if rid not in bad}
+        n = len(expected[resource])
+        assert (s["rows_in"], s["rows_loaded"], s["rows_rejected"]) == (n + 2, n + 2 - len(bad), len(bad)), resource
+        assert s["fields_warned"] == len(nulled), resource
+        loaded = {r[0]: r[1] for r in conn.execute(f"select record_id, payload from raw.platform_{resource}")}
+        assert set(loaded) == set(nulled) | {RESOURCES[resource].record_id(keyed(resource, 9000 + g, "OK"))
+                                             for g in range(2)}
         rows = conn.execute("select payload, reason from raw.rejected_row where batch_id=%s",
                             (s["batch_id"],)).fetchall()
         got = {}
         for payload, reason in rows:
             item = json.loads(payload)  # the item as received (NaN reads back as NaN)
             got[RESOURCES[resource].record_id(item)] = (item, reason)
-        assert set(got) == set(expected[resource])
-        for rid, (_, fld, value, reason) in expected[resource].items():
+        assert set(got) == set(bad)
+        for rid, (_, fld, value, reason) in bad.items():
             item, got_reason = got[rid]
             assert reason in got_reason, (rid, fld, got_reason)
             assert got_reason.count("；") == 0, got_reason  # one bad field, one reason
             if isinstance(value, str) and "\x00" not in value:
                 assert item[fld] == value
+        warned = {w[1:] for w in warnings_of(conn, s["batch_id"])}
+        for rid, (_, fld, value, reason) in nulled.items():
+            assert fld not in loaded[rid], (rid, fld)          # staging reads it as NULL
+            original = json.dumps(value, ensure_ascii=False)
+            [got_reason] = [r for c, o, r in warned if c == fld and o == original]
+            assert reason in got_reason and got_reason.endswith("已置空"), (rid, got_reason)
     batch = conn.execute("select count(*) from raw.load_batch where status <> 'succeeded'").fetchone()
     assert batch == (0,)
 
 
-def test_every_bad_field_is_named_in_one_reason(conn, sim_factory, client_for):
+def test_every_bad_field_gets_its_own_warning(conn, sim_factory, client_for):
     sim = sim_factory(data_dir=None)
     item = dict(keyed("persons", 1, "P"), birth_date="1965-6-5", work_months="六",
                 med_insured="是", name=None)
     sim.upsert("persons", item)
     s = load_resource(conn, client_for(sim), "persons", D1)
-    assert (s["rows_in"], s["rows_loaded"], s["rows_rejected"]) == (1, 0, 1)
-    (reason,) = conn.execute("select reason from raw.rejected_row").fetchone()
-    assert reason == ('字段 birth_date 不是合法日期（收到 "1965-6-5"），应为 YYYY-MM-DD 格式的真实日期；'
-                      '字段 work_months 不是整数（收到 "六"）；'
-                      '字段 med_insured 不是布尔值 true/false（收到 "是"）')
+    assert (s["rows_in"], s["rows_loaded"], s["rows_rejected"], s["fields_warned"]) == (1, 1, 0, 3)
+    assert [(w[0], w[1], w[2], w[3]) for w in warnings_of(conn, s["batch_id"])] == [
+        (1, "birth_date", '"1965-6-5"',
+         '字段 birth_date 不是合法日期（收到 "1965-6-5"），应为 YYYY-MM-DD 格式的真实日期，已置空'),
+        (1, "med_insured", '"是"', '字段 med_insured 不是布尔值 true/false（收到 "是"），已置空'),
+        (1, "work_months", '"六"', '字段 work_months 不是整数（收到 "六"），已置空')]
+    (payload,) = conn.execute("select payload from raw.platform_persons").fetchone()
+    assert payload["person_id"] == "P0001" and payload["gender"] == "女"
+    assert not {"birth_date", "work_months", "med_insured"} & set(payload)
 
 
 def test_accepted_values_load_and_cast_like_staging(conn, sim_factory, client_for):
