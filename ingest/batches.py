@@ -185,10 +185,3 @@ def unresolved_failures(conn, run_date: dt.date) -> list[tuple[str, str, str]]:
                             or ok.file_date = f.file_date))
                order by f.batch_id""", {"d": run_date})]
 
-
-def require_no_unresolved_failures(conn, run_date: dt.date) -> str:
-    """'ok', or RuntimeError listing every unresolved failure (the day's ingest check)."""
-    failures = unresolved_failures(conn, run_date)
-    if failures:
-        raise RuntimeError("以下数据未能装载：\n" + "\n".join(f"{s} {o}：{m}" for s, o, m in failures))
-    return "ok"
