@@ -24,6 +24,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
+import json
 import logging
 import os
 import re
@@ -47,6 +48,7 @@ TOP_VILLAGES = 5
 # errcodes that mean "later": WeCom 45009 (frequency limit), DingTalk 130101 (sending too fast),
 # -1 (system busy) on both
 TRANSIENT_ERRCODES = {45009, 130101, -1}
+JSON_UTF8 = {"Content-Type": "application/json; charset=utf-8"}   # DingTalk asks for UTF-8 explicitly
 _SECRET_QUERY = re.compile(r"((?:key|access_token|sign|timestamp)=)[^&\s'\"]+", re.I)
 
 
@@ -187,7 +189,7 @@ def post(robot: Robot, title: str, text: str, *, attempts: int | None = None,
     backoff = float(os.environ.get("ALERT_ROBOT_BACKOFF", "5")) if backoff is None else backoff
     timeout = timeout or float(os.environ.get("ALERT_ROBOT_TIMEOUT", "10"))
     url, secret = _webhook(robot)
-    body = payload(robot.kind, title, text)
+    body = json.dumps(payload(robot.kind, title, text), ensure_ascii=False).encode()
     limiter = limiter_for(url)
     last = ""
     for attempt in range(1, attempts + 1):
@@ -195,7 +197,7 @@ def post(robot: Robot, title: str, text: str, *, attempts: int | None = None,
         target = signed_url(url, secret) if secret else url    # a fresh timestamp every attempt
         transient = True
         try:
-            resp = requests.post(target, json=body, timeout=timeout)
+            resp = requests.post(target, data=body, timeout=timeout, headers=JSON_UTF8)
             if resp.status_code == 200:
                 answer = resp.json()
                 code = int(answer.get("errcode", -1))

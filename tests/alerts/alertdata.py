@@ -20,6 +20,7 @@ COUNTY_SUP = "county-341225@example.gov.cn"
 TOWN_SUP = "town-341225101@example.gov.cn"
 FALLBACK = "city-office@example.gov.cn"
 ENGINEER = "oncall@example.gov.cn"
+REFUSED_BY_SERVER = "no-such-mailbox@example.gov.cn"    # the SMTP server answers 550 for it
 
 ROUTING = f"""
 always_send: false
@@ -159,6 +160,12 @@ def smtp_server(tmp_path, monkeypatch):
     server = SmtpServer("127.0.0.1", _free_port())
 
     class Handler:
+        async def handle_RCPT(self, srv, session, envelope, address, rcpt_options):
+            if address.lower() == REFUSED_BY_SERVER:
+                return "550 5.1.1 mailbox unavailable"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
         async def handle_DATA(self, srv, session, envelope):
             with server.lock:
                 server.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
