@@ -128,7 +128,7 @@ def card(d: DigestData, docs_url: str | None = None) -> tuple[str, str]:
         if villages[:k]:
             body += ["", "**问题最多的村**", ""]
             body += [f"{j}. {name}：{n} 条（高风险 {h} 条）" for j, (name, n, h) in enumerate(villages[:k], 1)]
-        body += ["", "详细清单已通过邮件发送给负责人。"] + ([f"[查看校验报告]({docs_url})"] if docs_url else [])
+        body += ["", "详细清单见预警摘要邮件。"] + ([f"[查看校验报告]({docs_url})"] if docs_url else [])
         return mask_text("\n".join(body))
 
     k = len(villages)
