@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
 
 import pytest
@@ -21,18 +22,26 @@ engineers:''')
 
 
 def test_line_break_bad_address_and_refusal_cost_only_that_recipient(db, routing_file, smtp_server, tmp_path,
-                                                                       capfd):
+                                                                       monkeypatch):
     db.execute("update marts.dim_region set region_name = %s where region_code = '341225'",
                ("阜南县\r\nBcc: evil@example.com",))
     db.execute("update marts.dim_region set region_name = %s where region_code = '341225101'", ("甲\n镇\u2028",))
     db.commit()
     routing_file.write_text(ROUTING_WITH_BAD, encoding="utf-8")
 
-    capfd.readouterr()
-    with pytest.raises(AlertDeliveryFailed) as err:
-        send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = records.append            # on the logger itself: whatever Airflow did to the root
+    send_log = logging.getLogger("expectations.alerts.send")
+    monkeypatch.setattr(send_log, "disabled", False)
+    send_log.addHandler(handler)
+    try:
+        with pytest.raises(AlertDeliveryFailed) as err:
+            send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+    finally:
+        send_log.removeHandler(handler)
     result = err.value.result
-    logged = "".join(capfd.readouterr())     # Airflow's structlog writes the log to the terminal
+    logged = "\n".join(r.getMessage() for r in records)
 
     # everyone else got their digest, once, over the real SMTP server
     assert sorted(r for m in smtp_server.messages for r in m.rcpt_tos) == sorted([COUNTY_SUP, TOWN_SUP, FALLBACK])
