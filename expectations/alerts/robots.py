@@ -49,7 +49,7 @@ TOP_VILLAGES = 5
 # -1 (system busy) on both
 TRANSIENT_ERRCODES = {45009, 130101, -1}
 JSON_UTF8 = {"Content-Type": "application/json; charset=utf-8"}   # DingTalk asks for UTF-8 explicitly
-_SECRET_QUERY = re.compile(r"((?:key|access_token|sign|timestamp)=)[^&\s'\"]+", re.I)
+_SECRET_QUERY = re.compile(r"((?:key|access_token|sign|timestamp)=)[^&\s'\"]+", re.IGNORECASE)
 
 
 class RobotError(RuntimeError):

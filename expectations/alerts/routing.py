@@ -148,7 +148,7 @@ def routing_path() -> Path:
 
 def load_routing(path: Path | None = None) -> Routing:
     data = yaml.safe_load(Path(path or routing_path()).read_text(encoding="utf-8"))
-    rec = lambda d: Recipient(name=str(d["name"]), email=str(d["email"]).strip())  # noqa: E731
+    rec = lambda d: Recipient(name=str(d["name"]), email=str(d["email"]).strip())
     regions, flags, robots = {}, {}, {}
     for raw_code, value in (data.get("regions") or {}).items():
         code = region_key(raw_code)

@@ -91,7 +91,7 @@ def send_digests(conn: psycopg.Connection, run_date: dt.date, outbox: Path,
                 _send_card(conn, d, run_date, row)
             else:
                 _send_email(conn, d, route, run_date, outbox, row)
-        except Exception as exc:    # one recipient's trouble never stops the others
+        except Exception as exc:  # noqa: BLE001  one recipient's trouble never stops the others
             conn.rollback()
             error = mask_text(f"{type(exc).__name__}: {exc}" if not isinstance(
                 exc, (delivery.DeliveryError, robots.RobotError)) else str(exc))

@@ -8,9 +8,19 @@ import io
 import re
 
 import pytest
+from alertdata import (
+    COUNTY_SUP,
+    ENGINEER,
+    FALLBACK,
+    FULL_VALUES,
+    ISSUES,
+    RUN_DATE,
+    SMTP_USER,
+    TOWN_SUP,
+    decoded_parts,
+    insert_issue,
+)
 
-from alertdata import (COUNTY_SUP, ENGINEER, FALLBACK, FULL_VALUES, ISSUES, RUN_DATE, SMTP_USER, TOWN_SUP,
-                       decoded_parts, insert_issue)
 from expectations.alerts.send import AlertDeliveryFailed, send_digests
 
 COUNT = re.compile(r"未解决 (\d+) 条，新增 (\d+) 条，已解决 (\d+) 条")

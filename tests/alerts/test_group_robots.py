@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from alertdata import FULL_VALUES, ROUTING, RUN_DATE
+from robotserver import (
+    DINGTALK_SECRET,
+    DINGTALK_TOKEN,
+    WECOM_BROKEN_KEY,
+    WECOM_FLAKY_KEY,
+    WECOM_KEY,
+)
+
 from expectations.alerts import robots, routing
 from expectations.alerts.collect import collect
 from expectations.alerts.send import AlertDeliveryFailed, send_digests
-from robotserver import DINGTALK_SECRET, DINGTALK_TOKEN, WECOM_BROKEN_KEY, WECOM_FLAKY_KEY, WECOM_KEY
 
 ROUTING_ROBOTS = ROUTING.replace('''  "341225101":
     always_send: false
@@ -137,7 +143,7 @@ def test_card_counts_overdue_and_claimed_fixed_when_digest_has_them(db, routing_
         i["due_on"] = RUN_DATE.replace(day=1) if k < 2 else None       # two past due
         i["verification_result"] = "已整改" if k == 0 else None
         i["dismissed"] = False
-    title, text = robots.card(d)
+    _, text = robots.card(d)
     assert "逾期未整改：2 条" in text and "整改不实（报已整改但仍存在）：1 条" in text
 
 

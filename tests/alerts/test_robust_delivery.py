@@ -9,8 +9,15 @@ import logging
 import re
 
 import pytest
+from alertdata import (
+    COUNTY_SUP,
+    FALLBACK,
+    REFUSED_BY_SERVER,
+    ROUTING,
+    RUN_DATE,
+    TOWN_SUP,
+)
 
-from alertdata import (COUNTY_SUP, FALLBACK, REFUSED_BY_SERVER, ROUTING, RUN_DATE, TOWN_SUP)
 from expectations.alerts import routing
 from expectations.alerts.send import AlertDeliveryFailed, send_digests
 
