@@ -102,9 +102,10 @@ def region_names(conn) -> dict[str, str]:
     for code, name, lvl in conn.execute(f"select region_code::text, region_name, {level} "
                                         "from marts.dim_region where region_code is not null").fetchall():
         names[code] = name = header_text(name, 100)   # a label: one line, whatever the mart holds
-        if len(code) == 12 and (lvl == "county" or (lvl is None and code[6:] == "000000")):
+        known = lvl in ("county", "town", "village")    # else read the level off the zeros
+        if len(code) == 12 and (lvl == "county" or (not known and code[6:] == "000000")):
             names.setdefault(code[:6], name)
-        elif len(code) == 12 and (lvl == "town" or (lvl is None and code[9:] == "000")):
+        elif len(code) == 12 and (lvl == "town" or (not known and code[9:] == "000")):
             names.setdefault(code[:9], name)
     return names
 

@@ -83,10 +83,12 @@ TWELVE_DIGIT_REGIONS = [("341225000000", "阜南县", "county"), ("341225101000"
                         ("341226000000", "邻县", "county")]
 
 
-def test_twelve_digit_region_codes_give_names(db, routing_file, tmp_path, monkeypatch):
+@pytest.mark.parametrize("with_level", [True, False])
+def test_twelve_digit_region_codes_give_names(db, routing_file, tmp_path, monkeypatch, with_level):
     monkeypatch.delenv("ALERT_SMTP_CONN_ID", raising=False)
     db.execute("delete from marts.dim_region")
-    db.cursor().executemany("insert into marts.dim_region values (%s, %s, %s)", TWELVE_DIGIT_REGIONS)
+    db.cursor().executemany("insert into marts.dim_region values (%s, %s, %s)",
+                            [(c, n, lvl if with_level else None) for c, n, lvl in TWELVE_DIGIT_REGIONS])
     db.commit()
     # the town written as its 12-digit code in the routing file too
     routing_file.write_text(ROUTING.replace('"341225101":', '"341225101000":'), encoding="utf-8")
