@@ -158,3 +158,35 @@ def test_no_served_docs_means_no_link(db, routing_file, tmp_path, monkeypatch):
         html = msg.get_body(("html",)).get_content()
         assert not re.search(r"<a href=", html) and "file://" not in html
         assert "本次校验 1 条规则" in html
+
+
+def test_two_hosts_at_once_send_each_digest_once(db, fresh_db_url, routing_file, smtp_server, tmp_path):
+    """Two workers run the alert step at the same moment (their own connections and outboxes):
+    the advisory lock per digest makes the second wait, find it sent, and skip."""
+    import threading
+
+    import psycopg
+
+    from expectations.alerts import delivery, state
+
+    state.ensure(db)
+    delivery.ensure(db)          # the tables exist from earlier days
+    db.commit()
+    results, errors = {}, []
+
+    def host(name: str) -> None:
+        try:
+            with psycopg.connect(fresh_db_url, autocommit=True) as conn:   # as pipeline.steps connects
+                results[name] = send_digests(conn, RUN_DATE, tmp_path / name, routing_file)
+        except Exception as exc:  # noqa: BLE001  reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=host, args=(n,)) for n in ("host-a", "host-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert sorted(r for m in smtp_server.messages for r in m.rcpt_tos) == sorted([COUNTY_SUP, TOWN_SUP, FALLBACK])
+    statuses = sorted(r["status"] for res in results.values() for r in res["digests"])
+    assert statuses == ["skipped"] * 3 + ["smtp"] * 3
