@@ -8,9 +8,10 @@ key=secret, "timestamp\\nsecret"))) in the query string. Both allow 20 messages 
 robot (DingTalk then blocks the robot for 10 minutes), so every robot has its own limiter.
 
 Why requests rather than the DingTalk Airflow provider (apache-airflow-providers-dingding
-3.10.1, which imports under Airflow 3): its DingdingHook cannot sign (it builds
+3.10.1, which works under Airflow 3): its DingdingHook cannot sign (it posts to
 `robot/send?access_token=…` and nothing else, so a robot with 加签 security refuses every
-message), wants one Airflow connection per robot, and has no WeCom counterpart.
+message), logs the whole message at INFO, wants one Airflow connection per robot, and has no
+WeCom counterpart.
 
 A card holds counts and village names only (no household, person, worker or visit), and
 its text still goes through mask_text. Webhook URLs and secrets come from environment
