@@ -4,7 +4,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
+from email.headerregistry import Address
+from email.utils import formatdate, make_msgid
 
 from expectations.alerts import chart, render
 from expectations.alerts.collect import DigestData, collect  # noqa: F401  (re-exported)
@@ -34,8 +35,10 @@ def build_message(d: DigestData, sender: Recipient) -> EmailMessage:
     subject = header_text(render.subject(d), limit=250)
     msg = EmailMessage()
     msg["Subject"] = subject
-    msg["From"] = formataddr((header_text(sender.name, 80), from_addr))
-    msg["To"] = formataddr((header_text(r.name, 80), to_addr))
+    # Address objects, not formataddr strings: the policy quotes any name correctly (a name
+    # with "(" or "," in a formataddr string re-parses as a different or empty address)
+    msg["From"] = Address(display_name=header_text(sender.name, 80), addr_spec=from_addr)
+    msg["To"] = Address(display_name=header_text(r.name, 80), addr_spec=to_addr)
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid(domain=from_addr.split("@")[-1])
     msg["X-FPR-Run-Date"] = d.run_date.isoformat()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Cc (C0/C1 controls incl. CR, LF, TAB, NUL), plus the Unicode line / paragraph separators.
+# Cc (C0/C1 controls incl. CR, LF, TAB, NUL), lone surrogates (Cs, from broken decoding: not
+# encodable), plus the Unicode line / paragraph separators.
 _BREAKING = {"\u2028", "\u2029", "\u0085"}
 _SPACES = re.compile(r"\s+")
 # One address as a supervisor's mail server accepts it: no spaces, quotes, angle brackets or
@@ -23,7 +24,7 @@ def header_text(value, limit: int = 200) -> str:
     """One line of text: every control or line-separator character becomes a space, runs of
     whitespace collapse, and it is cut to `limit` characters (a Subject stays readable)."""
     text = "" if value is None else str(value)
-    text = "".join(" " if unicodedata.category(ch) == "Cc" or ch in _BREAKING else ch for ch in text)
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") or ch in _BREAKING else ch for ch in text)
     text = _SPACES.sub(" ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

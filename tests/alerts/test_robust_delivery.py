@@ -9,6 +9,8 @@ import logging
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from alertdata import (
     COUNTY_SUP,
     FALLBACK,
@@ -190,3 +192,26 @@ def test_two_hosts_at_once_send_each_digest_once(db, fresh_db_url, routing_file,
     assert sorted(r for m in smtp_server.messages for r in m.rcpt_tos) == sorted([COUNTY_SUP, TOWN_SUP, FALLBACK])
     statuses = sorted(r["status"] for res in results.values() for r in res["digests"])
     assert statuses == ["skipped"] * 3 + ["smtp"] * 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_name_makes_one_valid_header(name):
+    """Whatever a region or person name holds, the message keeps exactly its headers and the
+    one recipient (built the way digest.build_message builds them)."""
+    from email.headerregistry import Address
+    from email.message import EmailMessage
+
+    from expectations.alerts.headers import header_text
+
+    subject = header_text(f"【防返贫监测预警】{name} 2026-11-28", limit=250)
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["To"] = Address(display_name=header_text(name, 80), addr_spec="a@example.gov.cn")
+    msg.set_content("x")
+    parsed = email.message_from_bytes(bytes(msg), policy=email.policy.default)
+    assert "\n" not in parsed["Subject"] and "\r" not in parsed["Subject"]
+    # RFC 2047 encoded words may gain or lose a space at their edges; the text is the same
+    assert parsed["Subject"].replace(" ", "") == subject.replace(" ", "")
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["a@example.gov.cn"]
+    assert set(parsed.keys()) == {"Subject", "To", "Content-Type", "Content-Transfer-Encoding", "MIME-Version"}
