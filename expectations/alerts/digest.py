@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from email.message import EmailMessage
 from email.headerregistry import Address
+from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from expectations.alerts import chart, render

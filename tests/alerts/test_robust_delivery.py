@@ -9,8 +9,6 @@ import logging
 import re
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from alertdata import (
     COUNTY_SUP,
     FALLBACK,
@@ -19,6 +17,8 @@ from alertdata import (
     RUN_DATE,
     TOWN_SUP,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from expectations.alerts import routing
 from expectations.alerts.send import AlertDeliveryFailed, send_digests
