@@ -104,8 +104,8 @@ def day_problems(conn, run_id: str, run_date: dt.date, outcomes: dict[str, dict 
         problems.append(f"因上游失败而跳过的 dbt 节点 {len(dbt['skipped'])} 个：" + "、".join(dbt["skipped"][:20]))
     for r in (outcomes.get("quality") or {}).get("not_run", []):
         problems.append(f"规则 {r['rule_id']} 今日未能运行：{r['reason']}")
-    for d in (outcomes.get("alerts") or {}).get("failed", []):
-        problems.append(f"预警摘要未能送达 {d.get('recipient')}：{d.get('error', '')}")
+    for f in (outcomes.get("alerts") or {}).get("failures", []):
+        problems.append(f"预警未能送达（{f.get('channel')}）{f.get('target')}：{f.get('error', '')}")
     return [notify.scrub(p) for p in problems]
 
 

@@ -177,10 +177,10 @@ def send_alerts(run_date: dt.date) -> dict:
         if dq_store.is_catch_up(conn, run_date):
             later = dq_store.latest_run_date(conn)
             log.warning("运行日期 %s 是补跑（已有 %s 的运行）：不发送督导摘要", run_date, later)
-            return {"skipped": f"补跑：已有 {later} 的运行，不发送摘要", "sent": [], "failed": []}
+            return {"skipped": f"补跑：已有 {later} 的运行，不发送摘要", "digests": [], "cards": [],
+                    "failures": []}
         # every recipient is tried; failures are reported by the day's report, not raised here
-        sent = send_digests(conn, run_date, s.outbox_dir, raise_on_failure=False)
-    return {"sent": sent, "failed": [d for d in sent if d.get("status") == "failed"]}
+        return send_digests(conn, run_date, s.outbox_dir, raise_on_failure=False)
 
 
 def grant_bi_access() -> str | None:

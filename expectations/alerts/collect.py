@@ -3,13 +3,18 @@ open (and for how long) or resolved since their last digest, names, grid workers
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 
 import psycopg
 
 from expectations.alerts import state
+from expectations.alerts.headers import header_text
 from expectations.alerts.routing import Audience, Routing
+
+log = logging.getLogger(__name__)
 
 ISSUE_SQL = """
 select i.rule_id, i.severity, i.entity_type, i.entity_id, coalesce(i.county_code, '') as county_code,
@@ -94,9 +99,22 @@ def _rows(cur) -> list[dict]:
 
 
 def region_names(conn) -> dict[str, str]:
+    """Region code -> name, findable by the code as stored and by its short form: a 12-digit
+    county code (622921000000) also answers to 622921, a town's (622921103000) to 622921103,
+    so routing keys and dq.issue's 6 / 9-digit codes find the name whatever the mart holds."""
     if not _has_table(conn, "marts.dim_region"):
         return {}
-    return dict(conn.execute("select region_code, region_name from marts.dim_region").fetchall())
+    level = "region_level" if _has_column(conn, "marts", "dim_region", "region_level") else "null::text"
+    names: dict[str, str] = {}
+    for code, name, lvl in conn.execute(f"select region_code::text, region_name, {level} "
+                                        "from marts.dim_region where region_code is not null").fetchall():
+        names[code] = name = header_text(name, 100)   # a label: one line, whatever the mart holds
+        known = lvl in ("county", "town", "village")    # else read the level off the zeros
+        if len(code) == 12 and (lvl == "county" or (not known and code[6:] == "000000")):
+            names.setdefault(code[:6], name)
+        elif len(code) == 12 and (lvl == "town" or (not known and code[9:] == "000")):
+            names.setdefault(code[:9], name)
+    return names
 
 
 def _workers(conn, issues: list[dict]) -> None:
@@ -118,17 +136,32 @@ def _workers(conn, issues: list[dict]) -> None:
         i["worker_name"] = names.get(i["worker_id"] or "", "")
 
 
+def served_docs_url(recorded: str | None) -> str | None:
+    """A Data Docs link a supervisor can open: DATA_DOCS_BASE_URL (where the site is served;
+    `index.html` is appended unless it names a page), else a recorded http(s) URL, else none.
+    GX records a file:// URL on the worker that validated: useless to anyone else."""
+    base = (os.environ.get("DATA_DOCS_BASE_URL") or "").strip()
+    if base:
+        if base.split(":", 1)[0].lower() not in ("http", "https"):
+            log.warning("DATA_DOCS_BASE_URL 不是 http(s) 地址，摘要中不放校验报告链接")
+            return None
+        return base if base.lower().endswith((".html", ".htm")) else base.rstrip("/") + "/index.html"
+    if recorded and recorded.split(":", 1)[0].lower() in ("http", "https"):
+        return recorded
+    return None
+
+
 def data_docs(conn, run_date: dt.date) -> tuple[str | None, dict]:
-    """Latest Data Docs URL recorded for the run date and that run's pass/fail counts."""
+    """Data Docs link for the digest (see served_docs_url) and the run date's pass/fail counts."""
     if not _has_table(conn, "dq.validation_run"):
-        return None, {}
+        return served_docs_url(None), {}
     row = conn.execute("select run_id, data_docs_url from dq.validation_run where run_date = %s "
                        "order by finished_at desc, run_id desc limit 1", (run_date,)).fetchone()
     if not row:
-        return None, {}
+        return served_docs_url(None), {}
     rules, passed = conn.execute("select count(*), count(*) filter (where success) from dq.validation_run "
                                  "where run_id = %s", (row[0],)).fetchone()
-    return row[1], {"run_id": row[0], "rules": rules, "passed": passed, "failed": rules - passed}
+    return served_docs_url(row[1]), {"run_id": row[0], "rules": rules, "passed": passed, "failed": rules - passed}
 
 
 def scope_label(a: Audience, names: dict[str, str], routing: Routing, unrouted: list[str]) -> str:

@@ -6,10 +6,12 @@ content) is never sent twice, and a failed send keeps the .eml in the outbox so 
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
 import os
+import smtplib
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,19 +19,20 @@ from pathlib import Path
 import psycopg
 
 log = logging.getLogger(__name__)
+CONTENT_HASH_HEADER = "X-FPR-Content-Hash"    # set by digest.build_message
 
 DELIVERY_DDL = """
 create table if not exists dq.alert_delivery (
     digest_key   text not null,        -- recipient group + run date
     content_hash text not null,
     run_date     date not null,
-    channel      text not null,        -- outbox / smtp
+    channel      text not null,        -- outbox / smtp / wecom / dingtalk
     recipients   text not null,
     subject      text not null,
     sent_at      timestamptz not null default now(),
     primary key (digest_key, content_hash)
 );
-comment on table dq.alert_delivery is '已发送的预警摘要邮件（同一收件人同一天同样内容只发一次）';
+comment on table dq.alert_delivery is '已发送的预警摘要邮件和群机器人消息（同一收件人同样内容只发一次，与由哪台主机发送无关）';
 """
 
 
@@ -46,13 +49,25 @@ def ensure(conn: psycopg.Connection) -> None:
 
 
 def content_hash(msg: EmailMessage) -> str:
-    """Hash of what the reader gets (Message-ID and Date differ every build): recipients,
-    subject, plain text and attachments."""
+    """The send-once key. A digest carries its own (X-FPR-Content-Hash, from what the reader
+    gets minus anything host-dependent: links, chart bytes, Message-ID, Date); any other
+    message: recipients, subject, plain text and CSV attachments."""
+    if msg.get(CONTENT_HASH_HEADER):
+        return str(msg[CONTENT_HASH_HEADER])
     h = hashlib.sha256(f"{msg['To']}\n{msg['Subject']}\n".encode())
     for part in msg.walk():
-        if part.get_content_type() in ("text/plain", "text/csv") or part.get_filename():
+        if part.get_content_type() in ("text/plain", "text/csv"):
             h.update(part.get_payload(decode=True) or b"")
     return h.hexdigest()
+
+
+def _permanent(exc: Exception) -> bool:
+    """A 5xx refusal of the recipient or sender will not change on a retry."""
+    code = getattr(exc, "smtp_code", None)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [c for c, _ in exc.recipients.values()]
+        return bool(codes) and all(500 <= c < 600 for c in codes)
+    return isinstance(exc, smtplib.SMTPSenderRefused) and code is not None and 500 <= code < 600
 
 
 def already_sent(conn: psycopg.Connection, key: str, digest: str) -> bool:
@@ -84,12 +99,12 @@ def send_smtp(msg: EmailMessage, conn_id: str, attempts: int | None = None,
         try:
             with SmtpHook(smtp_conn_id=conn_id) as hook:
                 refused = hook._smtp_client.send_message(msg)
-            if refused:
-                log.warning("SMTP 服务器拒收部分收件人：%s", refused)
+            if refused:   # some recipients refused, others accepted: those refused did not get it
+                raise smtplib.SMTPRecipientsRefused(refused)
             return
         except Exception as exc:  # transient SMTP trouble: retry, then report
             log.warning("SMTP 发送失败（第 %s/%s 次）：%s", attempt, attempts, exc)
-            if attempt == attempts:
+            if attempt == attempts or _permanent(exc):
                 raise
             time.sleep(backoff * attempt)
 
@@ -101,20 +116,41 @@ def deliver(conn: psycopg.Connection, msg: EmailMessage, *, key: str, run_date: 
     nothing is recorded, so the next run (or the task's retry) sends it again."""
     conn.execute(DELIVERY_DDL)
     digest = content_hash(msg)
-    if already_sent(conn, key, digest):
-        return "skipped"
-    eml = write_eml(msg, outbox, f"{name}_{digest[:8]}")   # always kept: the outbox is the record
-    conn_id = os.environ.get("ALERT_SMTP_CONN_ID")
-    channel = "outbox"
-    if conn_id:
-        try:
-            send_smtp(msg, conn_id)
-        except Exception as exc:
-            raise DeliveryError(f"SMTP 发送失败，邮件保存在 {eml}：{exc}", eml) from exc
-        channel = "smtp"
+    with send_lock(conn, key, digest):
+        if already_sent(conn, key, digest):
+            return "skipped"
+        eml = write_eml(msg, outbox, f"{name}_{digest[:8]}")   # always kept: the outbox is the record
+        conn_id = os.environ.get("ALERT_SMTP_CONN_ID")
+        channel = "outbox"
+        if conn_id:
+            try:
+                send_smtp(msg, conn_id)
+            except Exception as exc:
+                raise DeliveryError(f"SMTP 发送失败，邮件保存在 {eml}：{exc}", eml) from exc
+            channel = "smtp"
+        record_sent(conn, key, digest, run_date, channel, msg["To"], msg["Subject"])
+    return channel
+
+
+def record_sent(conn: psycopg.Connection, key: str, digest: str, run_date: dt.date, channel: str,
+                recipients: str, subject: str) -> None:
     conn.execute(
         "insert into dq.alert_delivery (digest_key, content_hash, run_date, channel, recipients, subject) "
         "values (%s, %s, %s, %s, %s, %s) on conflict do nothing",
-        (key, digest, run_date, channel, msg["To"], msg["Subject"]))
+        (key, digest, run_date, channel, recipients, subject))
     conn.commit()
-    return channel
+
+
+@contextlib.contextmanager
+def send_lock(conn: psycopg.Connection, key: str, digest: str):
+    """Two hosts sending the same digest at once: the second waits, then finds it sent.
+    A session-level advisory lock, so no transaction stays open while SMTP or HTTP runs."""
+    lock_id = int.from_bytes(hashlib.sha256(f"{key}|{digest}".encode()).digest()[:8], "big", signed=True)
+    conn.execute("select pg_advisory_lock(%s)", (lock_id,))
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.rollback()        # a failed statement must not block the unlock
+        conn.execute("select pg_advisory_unlock(%s)", (lock_id,))
+        conn.commit()

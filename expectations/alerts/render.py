@@ -194,7 +194,7 @@ def render_html(d: DigestData, chart_cid: str | None = CHART_CID, chart_src: str
     src = chart_src or (f"cid:{chart_cid}" if chart_cid else None)
     chart = f'<h3>各乡镇未解决问题</h3><img src="{html.escape(src)}" alt="各乡镇未解决问题数">' if src and d.open else ""
     docs = e(_validation_line(d))
-    if d.docs_url and d.docs_url.split(":", 1)[0].lower() in ("http", "https", "file"):
+    if d.docs_url and d.docs_url.split(":", 1)[0].lower() in ("http", "https"):
         docs += f' <a href="{html.escape(d.docs_url, quote=True)}">打开校验报告（Data Docs）</a>'
     s = since(d)
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{e(subject(d))}</title></head>

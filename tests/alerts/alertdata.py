@@ -20,6 +20,7 @@ COUNTY_SUP = "county-341225@example.gov.cn"
 TOWN_SUP = "town-341225101@example.gov.cn"
 FALLBACK = "city-office@example.gov.cn"
 ENGINEER = "oncall@example.gov.cn"
+REFUSED_BY_SERVER = "no-such-mailbox@example.gov.cn"    # the SMTP server answers 550 for it
 
 ROUTING = f"""
 always_send: false
@@ -114,7 +115,7 @@ def _tls_context(tmp: Path) -> ssl.SSLContext:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
@@ -159,6 +160,12 @@ def smtp_server(tmp_path, monkeypatch):
     server = SmtpServer("127.0.0.1", _free_port())
 
     class Handler:
+        async def handle_RCPT(self, srv, session, envelope, address, rcpt_options):
+            if address.lower() == REFUSED_BY_SERVER:
+                return "550 5.1.1 mailbox unavailable"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
         async def handle_DATA(self, srv, session, envelope):
             with server.lock:
                 server.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))

@@ -8,9 +8,19 @@ import io
 import re
 
 import pytest
+from alertdata import (
+    COUNTY_SUP,
+    ENGINEER,
+    FALLBACK,
+    FULL_VALUES,
+    ISSUES,
+    RUN_DATE,
+    SMTP_USER,
+    TOWN_SUP,
+    decoded_parts,
+    insert_issue,
+)
 
-from alertdata import (COUNTY_SUP, ENGINEER, FALLBACK, FULL_VALUES, ISSUES, RUN_DATE, SMTP_USER, TOWN_SUP,
-                       decoded_parts, insert_issue)
 from expectations.alerts.send import AlertDeliveryFailed, send_digests
 
 COUNT = re.compile(r"未解决 (\d+) 条，新增 (\d+) 条，已解决 (\d+) 条")
@@ -38,7 +48,9 @@ def html_of(msg) -> str:
 
 
 def test_digests_routed_counted_masked_escaped(db, routing_file, smtp_server, tmp_path):
-    results = send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+    result = send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+    results = result["digests"]
+    assert result["ok"] and result["failures"] == [] and result["cards"] == []
 
     # routing: one digest per recipient; engineers get nothing; every message over STARTTLS + login
     assert sorted(r for m in smtp_server.messages for r in m.rcpt_tos) == sorted([COUNTY_SUP, TOWN_SUP, FALLBACK])
@@ -71,7 +83,8 @@ def test_digests_routed_counted_masked_escaped(db, routing_file, smtp_server, tm
         pngs = [p for p in msg.walk() if p.get_content_type() == "image/png"]
         assert len(pngs) == 1 and pngs[0].get_payload(decode=True)[:4] == b"\x89PNG"
         assert f'src="cid:{pngs[0]["Content-ID"].strip("<>")}"' in html
-        assert "file:///srv/gx/data_docs/local_site/index.html" in html   # Data Docs link
+        # no link to one worker's disk (DATA_DOCS_BASE_URL is not set here)
+        assert "file://" not in received.raw.decode("ascii", errors="replace") and "file://" not in html
         assert msg.get_body(("plain",)).get_content()                     # plain-text part
 
     county = smtp_server.to(COUNTY_SUP)[0].msg
@@ -96,7 +109,7 @@ def test_same_run_twice_sends_once(db, routing_file, smtp_server, tmp_path):
     assert len(smtp_server.messages) == 3
     again = send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
     assert len(smtp_server.messages) == 3
-    assert {r["status"] for r in again} <= {"skipped", "unchanged"}
+    assert {r["status"] for r in again["digests"]} <= {"skipped", "unchanged"}
     assert db.execute("select count(*) from dq.alert_delivery").fetchone()[0] == 3
 
 
@@ -109,7 +122,7 @@ def test_since_last_digest_and_nothing_changed(db, routing_file, smtp_server, tm
                       "定位离农户住房超过1公里", 0, "open", None), run_date=day2)
     db.commit()
     smtp_server.messages.clear()
-    res = {r["recipient"]: r for r in send_digests(db, day2, tmp_path / "outbox", routing_file)}
+    res = {r["recipient"]: r for r in send_digests(db, day2, tmp_path / "outbox", routing_file)["digests"]}
     assert res[FALLBACK]["status"] == "unchanged"
     assert (res[COUNTY_SUP]["new"], res[COUNTY_SUP]["resolved"]) == (1, 1)
     assert (res[TOWN_SUP]["new"], res[TOWN_SUP]["resolved"]) == (0, 1)
@@ -121,7 +134,7 @@ def test_since_last_digest_and_nothing_changed(db, routing_file, smtp_server, tm
     # day 3: nothing changed anywhere -> no mail; with always_send -> everyone gets one
     day3 = day2 + dt.timedelta(days=1)
     smtp_server.messages.clear()
-    assert {r["status"] for r in send_digests(db, day3, tmp_path / "outbox", routing_file)} == {"unchanged"}
+    assert {r["status"] for r in send_digests(db, day3, tmp_path / "outbox", routing_file)["digests"]} == {"unchanged"}
     assert not smtp_server.messages
     routing_file.write_text(routing_file.read_text(encoding="utf-8").replace("always_send: false\nfallback",
                                                                            "always_send: true\nfallback"),
@@ -135,21 +148,23 @@ def test_failed_send_is_retried_kept_and_reported(db, routing_file, smtp_server,
     dead = smtp_server.port + 1 if smtp_server.port < 65000 else smtp_server.port - 1
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_TEST", f"smtp://u:p@127.0.0.1:{dead}?disable_ssl=true&disable_tls=true"
                                                  "&timeout=2&retry_limit=0")
-    with pytest.raises(AlertDeliveryFailed, match="发件箱"):
+    with pytest.raises(AlertDeliveryFailed, match="发件箱") as err:
         send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+    assert not err.value.result["ok"] and len(err.value.result["failures"]) == 3
+    assert {f["channel"] for f in err.value.result["failures"]} == {"email"}
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 3          # nothing lost
     assert db.execute("select count(*) from dq.alert_delivery").fetchone()[0] == 0
     assert db.execute("select count(*) from dq.alert_digest_state").fetchone()[0] == 0
     # the server is back (the task's retry): every digest goes out, once
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_TEST", f"smtp://{SMTP_USER}:s3cret-pw@127.0.0.1:{smtp_server.port}"
                                                  "?disable_ssl=true&ssl_context=none&timeout=10&retry_limit=0")
-    results = send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+    results = send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)["digests"]
     assert {r["status"] for r in results} == {"smtp"} and len(smtp_server.messages) == 3
 
 
 def test_outbox_is_the_default(db, routing_file, tmp_path, monkeypatch):
     monkeypatch.delenv("ALERT_SMTP_CONN_ID", raising=False)
-    results = send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+    results = send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)["digests"]
     assert {r["status"] for r in results} == {"outbox"}
     emls = list((tmp_path / "outbox").glob("*.eml"))
     assert len(emls) == 3

@@ -11,8 +11,16 @@ import types
 from pathlib import Path
 
 import pytest
+from alertdata import (
+    COUNTY_SUP,
+    ENGINEER,
+    FULL_VALUES,
+    PLANTED,
+    RUN_DATE,
+    SMTP_PASSWORD,
+    decoded_parts,
+)
 
-from alertdata import COUNTY_SUP, ENGINEER, FULL_VALUES, PLANTED, RUN_DATE, SMTP_PASSWORD, decoded_parts
 from expectations.alerts import chart, render, routing
 from expectations.alerts.collect import collect
 from expectations.alerts.masking import mask_text
@@ -110,7 +118,8 @@ def test_failure_callback_never_raises(routing_file, tmp_path, monkeypatch):
     monkeypatch.setenv("ALERT_SMTP_BACKOFF", "0")
     out = notify.notify_engineers_on_failure(_context(ValueError("<b>坏数据</b>")))
     assert out["status"] == "smtp_failed" and Path(out["eml"]).exists()   # kept in the outbox
-    import email, email.policy
+    import email
+    import email.policy
     msg = email.message_from_bytes(Path(out["eml"]).read_bytes(), policy=email.policy.default)
     html = msg.get_body(("html",)).get_content()
     assert "<b>坏数据</b>" not in html and "&lt;b&gt;坏数据&lt;/b&gt;" in html

@@ -64,7 +64,7 @@ def test_a_failing_model_costs_only_its_own_rules(day_env):
 
     alerts = steps.send_alerts(RUN_DATE)
     outcomes["alerts"] = alerts
-    assert alerts["sent"] and not alerts["failed"]
+    assert alerts["digests"] and not alerts["failures"]
     digests = [p for p in outbox.glob("*.eml") if not p.name.startswith(("report_", "failure_"))]
     assert digests, "no supervisor got a digest"
 
@@ -133,7 +133,7 @@ def test_backfill_of_a_past_date_sends_no_digest_and_pulls_nothing(day_env):
     pulled = steps.ingest_platform(past)
     assert "skipped" in pulled and not pulled["loaded"]
     sent = steps.send_alerts(past)
-    assert "skipped" in sent and not sent["sent"]
+    assert "skipped" in sent and not sent["digests"]
     assert not list(outbox.glob("*.eml"))
     with psycopg.connect(url) as conn:
         assert conn.execute("select count(*) from raw.load_batch where source='platform'").fetchone()[0] == batches
