@@ -76,7 +76,7 @@ def test_cards_delivered_signed_pii_free_and_failure_reported(db, robot_env, rou
         assert f"未解决：**{n_open}** 条（高风险 {n_high} 条）" in text
         assert "甲镇" in text and "今日新增" in text and "已解决" in text
         assert text.index("东村") < text.index("西村")                  # worst village first
-        assert "逾期" not in text and "整改不实" not in text              # dq.issue has no such columns here
+        assert "逾期未整改：0 条" in text and "整改不实（报已整改但仍存在）：0 条" in text
     assert "甲镇" in ding["markdown"]["title"]
     (flaky,) = server.cards("wecom", WECOM_FLAKY_KEY)
     assert "乙乡" in flaky["markdown"]["content"] and "南村" in flaky["markdown"]["content"]

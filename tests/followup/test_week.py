@@ -143,7 +143,7 @@ def test_a_week_of_the_loop(warehouse, followup_config, routing_file, tmp_path):
         if before_followup:
             before_followup()
         out = run(conn, DAY[n], landing, outbox)
-        sent[n] = send_digests(conn, DAY[n], outbox, routing_file)
+        sent[n] = send_digests(conn, DAY[n], outbox, routing_file)["digests"]
         return out
 
     # --- day 1: findings and checklists -------------------------------------------------
