@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -64,6 +65,9 @@ def main() -> None:
         _timed("平台增量拉取（无变化）", lambda: load_platform(conn, client, RUN_DATE + dt.timedelta(days=1)),
                count("select sum(rows_loaded) from raw.load_batch where source='platform' "
                      f"and run_date = date '{RUN_DATE + dt.timedelta(days=1)}'"))
+    from pipeline.pii import install_hash_key
+    with warehouse.connect(url) as conn:
+        install_hash_key(conn, os.environ.get("PII_HASH_KEY") or secrets.token_hex(32))
     _timed("dbt build（全部模型与测试）", lambda: run_dbt(["build", "--quiet"], url, RUN_DATE))
     _timed("GX 规则校验 + dq.issue 合并", lambda: run_rules(RUN_DATE),
            count("select count(*) from dq.issue"), per_second=False)

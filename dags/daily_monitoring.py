@@ -58,6 +58,12 @@ def fpr_daily_monitoring():
     def ingest_feeds(day: str):
         return steps.ingest_feeds(dt.date.fromisoformat(day))
 
+    # the ID-hash key goes into the warehouse (never into dbt's SQL): pipeline/pii.py
+    @task
+    def pii_key():
+        from pipeline import pii
+        return pii.install_hash_key_from_env()
+
     transform = DbtTaskGroup(
         group_id="transform",
         project_config=ProjectConfig(DBT_DIR, manifest_path=MANIFEST if MANIFEST.exists() else None,
@@ -99,7 +105,7 @@ def fpr_daily_monitoring():
     day = run_date()
     loads = [ingest_platform(day), ingest_feeds(day)]
     checked = quality(day)
-    loads >> transform >> checked >> alerts(day) >> check_ingest(day)
+    [*loads, pii_key()] >> transform >> checked >> alerts(day) >> check_ingest(day)
     transform >> [bi_access(), dbt_docs(day)]
 
 
