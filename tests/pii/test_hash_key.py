@@ -69,6 +69,7 @@ def _join_facts(conn) -> tuple[int, int]:
 
 
 def _key_file_bytes(conn) -> bytes:
+    conn.execute("checkpoint")     # what is in shared buffers reaches the file first
     path = conn.execute("select pg_relation_filepath('private.pii_key')").fetchone()[0]
     return conn.execute("select pg_read_binary_file(%s)", (path,)).fetchone()[0]
 
