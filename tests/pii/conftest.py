@@ -41,3 +41,9 @@ def first_key() -> str:
 @pytest.fixture(scope="session")
 def pii_run_date():
     return RUN_DATE
+
+
+@pytest.fixture(scope="session", name="pipeline_fixtures")
+def pipeline_fixtures_module():
+    """tests/pipeline/conftest.py as a module: run_pipeline, RUN_DATE."""
+    return pipeline_fixtures
