@@ -16,9 +16,9 @@ def _h(key: str, id_number: str) -> str:
 
 
 def test_dbt_refuses_to_build_without_the_key(fresh_db_url):
-    from dbt.cli.main import dbtRunner
-
     import os
+
+    from dbt.cli.main import dbtRunner
 
     from pipeline.dbt import DBT_PROJECT_DIR, profile_env
 
@@ -132,5 +132,5 @@ def test_rotation_rebuilds_hashes_keeps_joins_and_forgets_the_old_key(pii_db, mo
         assert FIRST_KEY.encode() not in _key_file_bytes(conn)
         assert SECOND_KEY.encode() in _key_file_bytes(conn)
         # an old hash is nowhere either (marts, intermediate, dq)
-        sample = sorted(old_hashes)[0]
+        sample = min(old_hashes)
         assert _places_holding(conn, sample) == []

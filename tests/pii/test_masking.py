@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import psycopg
-import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from expectations.alerts.masking import mask_text

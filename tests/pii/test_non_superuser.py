@@ -10,9 +10,8 @@ import uuid
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
-
 from bi_probe import as_user, assert_reads_every_mart, assert_refused_everything_else
+from psycopg import sql
 
 REPO = Path(__file__).resolve().parents[2]
 DBA_SCRIPT = REPO / "pipeline" / "sql" / "dba_setup.sql"
