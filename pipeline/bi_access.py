@@ -94,7 +94,7 @@ def scram_verifier(password: str, iterations: int = 4096, salt: bytes | None = N
     salted = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
     client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
     server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    b64 = lambda b: base64.b64encode(b).decode()
     return (f"SCRAM-SHA-256${iterations}:{b64(salt)}"
             f"${b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}")
 
