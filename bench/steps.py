@@ -108,9 +108,19 @@ def copy_limit(url: str, tables: list[str], warmup: int, repeats: int) -> dict:
     return {"runs": runs, "peak_rss_mb": _rss_mb()}
 
 
+def _install_hash_key(url: str) -> None:
+    import psycopg
+
+    from pipeline import pii
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        pii.install_hash_key(conn, pii.check_key(os.environ["PII_HASH_KEY"]))
+
+
 def dbt_build(url: str, run_date: str, out_dir: str) -> dict:
     from pipeline.dbt import DBT_PROJECT_DIR, run_dbt
 
+    _install_hash_key(url)
     t = time.perf_counter()
     run_dbt(["build", "--quiet"], url, dt.date.fromisoformat(run_date))
     secs = time.perf_counter() - t

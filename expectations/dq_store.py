@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 import psycopg
 
+from expectations.alerts.masking import mask_text
+
 DQ_DDL = """
 create schema if not exists dq;
 create or replace function dq.distance_km(lat1 double precision, lon1 double precision,
@@ -284,6 +286,8 @@ def sync_issues(conn: psycopg.Connection, run_date: dt.date, evaluated_rules: li
         key = (row[0], row[3])
         if key not in found:        # one issue per entity, however many rows show it
             found[key] = dict(zip(ISSUE_COLUMNS, row))
+            # detail is free text from the rules (department values): masked before it is stored
+            found[key]["detail"] = mask_text(found[key]["detail"]) if found[key]["detail"] else None
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s)", (MERGE_LOCK,))
         later = _later_rules(conn, rules, run_date)

@@ -16,6 +16,8 @@ def main() -> None:
         os.environ["WAREHOUSE_URL"] = embedded_pg.start(VAR / "pg")
     os.environ.setdefault("PII_HASH_KEY", _pii_hash_key())
     os.environ.setdefault("DBT_DOCS_DIR", str(VAR / "dbt_docs"))
+    from pipeline.pii import install_hash_key_from_env
+    install_hash_key_from_env()
     out = steps.generate_dbt_docs(run_date_from_env())
     print(f"dbt 文档：{out}/index.html")
 

@@ -25,7 +25,8 @@ case
 end
 {%- endmacro %}
 
-{# Keyed hash of a normalised ID number for joins in marts; NULL stays NULL (never one shared hash). #}
+{# Keyed hash of a normalised ID number for joins in marts; NULL stays NULL (never one shared hash:
+   private.pii_hash is STRICT). #}
 {% macro id_hash_or_null(expr) -%}
-case when {{ expr }} is null then null else {{ id_hash(expr) }} end
+{{ id_hash(expr) }}
 {%- endmacro %}

@@ -11,11 +11,38 @@ btrim(translate({{ expr }},
 nullif(left(upper(replace({{ fw_to_hw(expr) }}, ' ', '')), 18), '')
 {%- endmacro %}
 
-{# Keyed hash for joins in marts: never the ID itself. SHA-256 over key + ID; the key comes
-   from the environment (PII_HASH_KEY) and has no default, so a deployment cannot run with a
-   key everybody knows. #}
+{# Keyed hash for joins in marts: never the ID itself. The key never enters SQL: the function
+   private.pii_hash reads it from a table only the pipeline login can read (pipeline/pii.py,
+   installed before dbt runs). NULL stays NULL. #}
 {% macro id_hash(expr) -%}
-encode(sha256(convert_to('{{ env_var("PII_HASH_KEY") }}' || ':' || coalesce({{ expr }}, ''), 'UTF8')), 'hex')
+{%- if execute -%}{{ assert_pii_key_installed() }}{%- endif -%}
+private.pii_hash({{ expr }})
+{%- endmacro %}
+
+{# Fail the model with a clear message when install_hash_key has not run on this warehouse
+   (otherwise PostgreSQL would only say that private.pii_hash does not exist). #}
+{% macro assert_pii_key_installed() -%}
+{%- set probe = run_query("select to_regprocedure('private.pii_hash(text)') is not null"
+                          " and to_regclass('private.pii_key') is not null") -%}
+{%- set ok = probe.columns[0].values()[0] -%}
+{%- if ok -%}
+  {%- set ok = run_query("select exists (select 1 from private.pii_key)").columns[0].values()[0] -%}
+{%- endif -%}
+{%- if not ok -%}
+  {{ exceptions.raise_compiler_error("个人信息哈希密钥未安装：请先运行 pipeline.pii.install_hash_key（每日 DAG 在 dbt 之前自动执行，密钥来自环境变量 PII_HASH_KEY）") }}
+{%- endif -%}
+{%- endmacro %}
+
+{# Age band at the run date, in whole years counted from the birth year (run year - birth
+   year): it changes for everybody on 1 January only, so a BI user comparing days never learns a
+   birth month or day. Bands follow the policy groups: 学前 0-5, 义务教育 6-15, 劳动年龄 16-59,
+   老年 60+. #}
+{% macro age_band(birth_date) -%}
+case when {{ birth_date }} is null then null
+     when extract(year from {{ run_date() }}) - extract(year from {{ birth_date }}) < 6 then '0-5岁'
+     when extract(year from {{ run_date() }}) - extract(year from {{ birth_date }}) < 16 then '6-15岁'
+     when extract(year from {{ run_date() }}) - extract(year from {{ birth_date }}) < 60 then '16-59岁'
+     else '60岁及以上' end
 {%- endmacro %}
 
 {# 341225********1234 #}

@@ -43,6 +43,7 @@ def run_pipeline(province: Path, url: str, gx_dir: Path, run_date: dt.date = RUN
     from ingest.platform.client import PlatformClient
     from ingest.platform.load import load_all as load_platform
     from pipeline.dbt import run_dbt
+    from pipeline.pii import install_hash_key
     from sim.platform_server import start_simulator
 
     os.environ["WAREHOUSE_URL"] = url
@@ -61,6 +62,8 @@ def run_pipeline(province: Path, url: str, gx_dir: Path, run_date: dt.date = RUN
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(f, target)
                 load_feeds(conn, landing, run_date)
+    with warehouse.connect(url) as conn:
+        install_hash_key(conn, os.environ["PII_HASH_KEY"])
     run_dbt(["build", "--quiet"], url, run_date)
     run_rules(run_date)
 

@@ -1,6 +1,7 @@
 -- Persons (not deleted, household live, any status). PIPL: the ID number only masked and as a
--- keyed hash for joins; no phone, no health status. Only the birth year: the masked digits of
--- an ID number are the birth date, so publishing it would give the full number back.
+-- keyed hash for joins (key only inside PostgreSQL, pipeline/pii.py); no phone, no health
+-- status. No birth date or year, only an age band: the masked digits of an ID number are the
+-- birth date, and a birth year beside the masked number narrows a person to a few dozen.
 select
     person_id,
     household_id,
@@ -9,7 +10,7 @@ select
     village_code,
     person_name,
     gender,
-    extract(year from birth_date)::int        as birth_year,
+    {{ age_band('birth_date') }}               as age_band,
     id_type,
     {{ mask_id('id_number') }}                 as id_number_masked,
     {{ id_hash_or_null('id_number') }}         as id_hash,

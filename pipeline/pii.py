@@ -1,0 +1,113 @@
+"""The keyed hash of ID numbers, computed inside PostgreSQL so the key never enters SQL text.
+
+dbt models call `private.pii_hash(text)` (macro `id_hash`); the function reads the key from
+`private.pii_key`, a one-row table in a schema only the pipeline login (its owner) can use:
+PUBLIC, and so `bi_reader`, has neither USAGE on the schema nor EXECUTE on the function. The
+key therefore never appears in compiled SQL, dbt's target/ or docs, logs or Airflow metadata.
+
+`install_hash_key(conn, key)` runs before dbt every day (idempotent). It sends the key with
+COPY, whose data PostgreSQL never writes to its statement log (a bind parameter would be
+logged under `log_statement = all`). A different key is a rotation: the old row is replaced
+and the table rewritten (VACUUM FULL) so no dead copy of the old key stays in its file; the
+next `dbt build` rebuilds every hash (docs/pii.md).
+
+The hash itself is unchanged from the first release: hex SHA-256 of `key || ':' || id`, the ID
+normalised by dbt (trim, full-width -> half-width, upper case, first 18 characters) before it
+is hashed, so department rows and platform persons join on the same value.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "private"
+MIN_KEY_LENGTH = 16
+_LOCK = 4242009   # advisory lock: two installs at once (retries, parallel runs) serialise
+
+NOT_INSTALLED = ("个人信息哈希密钥未安装：请先运行 pipeline.pii.install_hash_key"
+                 "（每日 DAG 在 dbt 之前自动执行，密钥来自环境变量 PII_HASH_KEY）")
+
+DDL = f"""
+create schema if not exists {SCHEMA};
+revoke all on schema {SCHEMA} from public;
+create table if not exists {SCHEMA}.pii_key (
+    singleton    boolean primary key default true check (singleton),
+    key_material text not null,
+    installed_at timestamptz not null default now()
+);
+revoke all on {SCHEMA}.pii_key from public;
+comment on table {SCHEMA}.pii_key is '身份证号哈希密钥（仅流水线账号可读；由 pipeline.pii.install_hash_key 写入）';
+create or replace function {SCHEMA}.pii_hash(id text) returns text
+language plpgsql stable strict parallel safe
+set search_path = pg_catalog, pg_temp
+as $fn$
+declare
+    k text;
+begin
+    select key_material into k from {SCHEMA}.pii_key where singleton;
+    if k is null then
+        raise exception '{NOT_INSTALLED}';
+    end if;
+    return encode(sha256(convert_to(k || ':' || id, 'UTF8')), 'hex');
+end
+$fn$;
+revoke all on function {SCHEMA}.pii_hash(text) from public;
+comment on function {SCHEMA}.pii_hash(text) is '规范化身份证号的加密哈希（密钥在 private.pii_key，BI 账号不可执行）';
+"""
+
+
+def check_key(key: str | None) -> str:
+    if not key:
+        raise ValueError("环境变量 PII_HASH_KEY 未设置：身份证号哈希需要一个只有流水线知道的密钥")
+    if len(key) < MIN_KEY_LENGTH:
+        raise ValueError(f"PII_HASH_KEY 太短（至少 {MIN_KEY_LENGTH} 个字符；建议 openssl rand -hex 32）")
+    return key
+
+
+def install_hash_key(conn: psycopg.Connection, key: str) -> str:
+    """Store the key where only the pipeline login can read it; returns 'installed', 'unchanged'
+    or 'rotated' (never the key). Run before every dbt build."""
+    check_key(key)
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK,))
+        conn.execute(DDL)
+        row = conn.execute(f"select key_material from {SCHEMA}.pii_key").fetchone()
+        if row and hmac.compare_digest(row[0].encode(), key.encode()):
+            return "unchanged"
+        conn.execute(f"delete from {SCHEMA}.pii_key")
+        with conn.cursor().copy(f"copy {SCHEMA}.pii_key (key_material) from stdin") as cp:
+            cp.write_row((key,))
+    if row is None:
+        log.info("已安装个人信息哈希密钥")
+        return "installed"
+    # the deleted row would stay in the table's file until vacuumed: rewrite it now
+    if conn.autocommit:
+        conn.execute(f"vacuum full {SCHEMA}.pii_key")
+    else:
+        log.warning("连接不是 autocommit，未能 VACUUM FULL %s.pii_key；旧密钥的已删除行将在下次清理时消失", SCHEMA)
+    log.warning("个人信息哈希密钥已更换：下一次 dbt build 将重算所有哈希")
+    return "rotated"
+
+
+def key_installed(conn: psycopg.Connection) -> bool:
+    have = conn.execute("select to_regprocedure(%s) is not null and to_regclass(%s) is not null",
+                        (f"{SCHEMA}.pii_hash(text)", f"{SCHEMA}.pii_key")).fetchone()[0]
+    return bool(have and conn.execute(f"select exists (select 1 from {SCHEMA}.pii_key)").fetchone()[0])
+
+
+def install_hash_key_from_env() -> str:
+    """DAG task body: PII_HASH_KEY from the environment into the warehouse (WAREHOUSE_URL or
+    the Airflow connection `warehouse`). Returns only the status word, so XCom holds no key."""
+    from ingest import warehouse
+    from pipeline.steps import resolve_warehouse_url
+
+    key = check_key(os.environ.get("PII_HASH_KEY"))
+    resolve_warehouse_url()
+    with warehouse.connect() as conn:
+        conn.autocommit = True
+        return install_hash_key(conn, key)
