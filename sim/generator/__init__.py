@@ -121,6 +121,7 @@ def generate(out_dir: Path, run_date: date, seed: int = 42, households: int = 20
         for folder in FRESH_MISSING:  # FRESH-01: nothing delivered for the run date
             files[(folder, ctx.day(1))].extend(files.pop((folder, R), []))
             ctx.plant("FRESH-01", folder, "no file dated the run date")
+        ctx.plant("FRESH-02", f"yibao_{R:%Y%m%d}.csv", "one unreadable row in three (messy plan)")
     rd = Renderer(ctx, out)
     for key, spec in rd.plan.items():
         if spec.empty and key in files:  # header-only file: its rows travel a day earlier
