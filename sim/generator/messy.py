@@ -65,7 +65,7 @@ class FileSpec:
 def specs(ctx: Ctx) -> dict[tuple[str, date], FileSpec]:
     """The messy plan: which file carries which section-4 case."""
     d = ctx.day
-    H = d(5)
+    H = d(ctx.days)
     mixed = ("iso", "slash", "compact", "cn")
     return {
         ("yibao", H): FileSpec(dates=mixed, money=("plain", "comma", "yuan"), ids=("plain", "plain", "fw", "sp", "lx"),
