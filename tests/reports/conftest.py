@@ -13,15 +13,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-RUN_DATE = dt.date(2026, 11, 30)     # a Monday: the weekly screening's day
-HOUSEHOLDS = 300
-DAYS = 120
+from reportdata import DAYS, HOUSEHOLDS, RUN_DATE
 
 
 @pytest.fixture(scope="session")
 def history_province(tmp_path_factory) -> Path:
     from sim.generator import generate
 
+    if os.environ.get("REPORTS_TEST_PROVINCE"):     # developer loop: reuse a generated province
+        return Path(os.environ["REPORTS_TEST_PROVINCE"])
     out = tmp_path_factory.mktemp("history")
     generate(out, RUN_DATE, seed=11, households=HOUSEHOLDS, days=DAYS)
     return out
@@ -38,6 +38,10 @@ def reports_db(pg_server_url, history_province, tmp_path_factory) -> str:
     from reports.marts import rebuild_report_marts
     from sim.platform_server import start_simulator
 
+    if os.environ.get("REPORTS_TEST_DB"):           # developer loop: reuse a built warehouse
+        os.environ["WAREHOUSE_URL"] = os.environ["REPORTS_TEST_DB"]
+        rebuild_report_marts(RUN_DATE, os.environ["REPORTS_TEST_DB"])
+        return os.environ["REPORTS_TEST_DB"]
     url = f"{pg_server_url}/r_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(f"{pg_server_url}/postgres", autocommit=True) as conn:
         conn.execute(f'create database "{url.rsplit("/", 1)[1]}"')
@@ -66,3 +70,4 @@ def platform_records(history_province) -> dict[str, list[dict]]:
 def db(reports_db):
     with psycopg.connect(reports_db) as conn:
         yield conn
+
