@@ -108,3 +108,21 @@ def produce(kind: str, run_date: dt.date, conn=None, outbox: Path | None = None,
     finally:
         if own:
             conn.close()
+
+
+def report_day(kind: str, param: str | None, logical_or_run_after) -> dt.date:
+    """The date a DAG run reports on: the `run_date` param, else the run's date in
+    Asia/Shanghai; the monthly and quarterly runs (on the 1st) report on the day before,
+    the last day of the month or quarter under review."""
+    from pipeline import steps
+
+    day = dt.date.fromisoformat(steps.resolve_run_date(param, logical_or_run_after))
+    return day if param or kind == "weekly" else day - dt.timedelta(days=1)
+
+
+def produce_for_dag(kind: str, day: str) -> list[dict]:
+    """DAG task body: the warehouse from the environment or the Airflow connection."""
+    from pipeline import steps
+
+    os.environ.setdefault("WAREHOUSE_URL", steps.resolve_warehouse_url())
+    return produce(kind, dt.date.fromisoformat(day))
