@@ -115,3 +115,85 @@ def test_grid_worker_monthly_every_figure(db, platform_records, issues):
         assert row["paper_findings"] == sum(paper[v["visit_id"]] for v in vs)
         assert row["paper_findings_cleared"] == sum(cleared[v["visit_id"]] for v in vs)
     assert sum(r["paper_findings"] for r in mart.values()) > 0
+
+
+def test_feed_completeness_every_figure(db, history_province):
+    """From the landing files as written: every file present on its day with its row count;
+    the truncated file refused; everything loaded by the one run on RUN_DATE (late otherwise)."""
+    import csv
+    import json
+
+    manifest = json.loads((history_province / "manifest.json").read_text(encoding="utf-8"))
+    rejects = Counter(r["file"] for r in csv.DictReader((history_province / "expected_rejects.csv").open(encoding="utf-8")))
+    daily = {"yibao", "minzheng", "canlian", "gongan", "jiaoyu", "zhujian", "shuili", "renshe"}
+    files = {}
+    for rel, n in manifest["landing_files"].items():
+        tree, folder, name = rel.split("/")
+        day = dt.datetime.strptime(name.split("_")[-1][:8], "%Y%m%d").date()
+        if tree == "landing" and day <= RUN_DATE:
+            files[(folder, day)] = (name, n, rel == manifest["truncated_file"])
+    mart = {(r["folder"], r["report_day"]): r for r in _mart(db, "select * from marts.rpt_feed_completeness")}
+    first = defaultdict(lambda: RUN_DATE)
+    for folder, day in files:
+        first[folder] = min(first[folder], day)
+    expected_keys = {(f, first[f] + dt.timedelta(days=i)) for f in first
+                     for i in range((RUN_DATE - max(first[f], RUN_DATE - dt.timedelta(days=180))).days + 1)}
+    assert set(mart) == expected_keys
+    for key, row in mart.items():
+        folder, day = key
+        assert row["expected_files"] == (1 if folder in daily else 0)
+        name, n, refused = files.get(key, (None, 0, False))
+        received = name is not None and not refused
+        assert row["received_files"] == int(received), key
+        assert row["load_failed"] == refused, key
+        assert row["is_late"] == (received and day < RUN_DATE), key
+        assert row["rows_in"] == (n if received else 0), key
+        assert row["rows_rejected"] == (rejects.get(name, 0) if received else 0), key
+        assert row["rows_loaded"] == row["rows_in"] - row["rows_rejected"]
+    assert sum(r["expected_files"] - r["received_files"] for r in mart.values() if r["expected_files"]) >= 3
+
+
+def test_dept_linkage_quarterly_every_figure(db, history_province):
+    """rows_received from the landing files as written; the signal figures aggregated in Python
+    from the signal, case and visit rows (fct_dept_signal, fct_monitoring_case, fct_visit)."""
+    import csv
+    import json
+
+    manifest = json.loads((history_province / "manifest.json").read_text(encoding="utf-8"))
+    rejects = Counter(r["file"] for r in csv.DictReader((history_province / "expected_rejects.csv").open(encoding="utf-8")))
+    daily = ["yibao", "minzheng", "canlian", "gongan", "jiaoyu", "zhujian", "shuili", "renshe"]
+    signals = _mart(db, "select signal_id, source, household_id, received_on, matched_person_count "
+                        "from marts.fct_dept_signal where source <> 'platform'")
+    cases = _mart(db, "select household_id, identified_on from marts.fct_monitoring_case")
+    checks = _mart(db, "select household_id, visit_date from marts.fct_visit where visit_type = '预警核查'")
+    mart = {(r["quarter_start"], r["folder"]): r for r in _mart(db, "select * from marts.rpt_dept_linkage_quarterly")}
+    assert len(mart) == 4 * len(daily)
+    for start, end in quarters_back(RUN_DATE):
+        for folder in daily:
+            row = mart[(start, folder)]
+            loaded = 0
+            for rel, n in manifest["landing_files"].items():
+                tree, f, name = rel.split("/")
+                day = dt.datetime.strptime(name.split("_")[-1][:8], "%Y%m%d").date()
+                if tree == "landing" and f == folder and start <= day <= end and rel != manifest["truncated_file"]:
+                    loaded += n - rejects.get(name, 0)
+            assert row["rows_received"] == loaded, (start, folder)
+            mine = [s for s in signals if s["source"] == folder and start <= s["received_on"] <= end]
+            matched = sum(s["matched_person_count"] > 0 for s in mine)
+            brought = {s["household_id"] for s in mine for c in cases
+                       if s["household_id"] and c["household_id"] == s["household_id"]
+                       and s["received_on"] <= c["identified_on"] <= end}
+            waits = []
+            for s in mine:
+                days = [(c["visit_date"] - s["received_on"]).days for c in checks
+                        if s["household_id"] and c["household_id"] == s["household_id"]
+                        and s["received_on"] <= c["visit_date"] <= end]
+                if days:
+                    waits.append(min(days))
+            assert (row["signals"], row["matched_signals"], row["households_brought_in"],
+                    row["verified_signals"], row["unverified_signals"]) == (
+                len(mine), matched, len(brought), len(waits), len(mine) - len(waits)), (start, folder)
+            assert (float(row["matched_share"]) if row["matched_share"] is not None else None) == \
+                   (round(matched / len(mine), 4) if mine else None)
+            assert row["median_days_to_verify"] == median(waits)
+    assert sum(r["rows_received"] for r in mart.values()) > 0 and sum(r["signals"] for r in mart.values()) > 0
