@@ -49,8 +49,9 @@ def html_table(headers: list[str], body: list[list]) -> str:
     return f"<table style='border-collapse:collapse;font-size:13px;margin:6px 0 14px'><tr>{head}</tr>{lines}</table>"
 
 
-def xlsx_bytes(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
-    """sheets: (name, headers, rows). Every text cell masked; numbers stay numbers."""
+def xlsx_bytes(sheets: list[tuple[str, list[str], list[list]]], stamp: dt.date) -> bytes:
+    """sheets: (name, headers, rows). Every text cell masked; numbers stay numbers. Stamped
+    with the report date, so the same report gives the same bytes (and is not sent twice)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -66,9 +67,29 @@ def xlsx_bytes(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
                        (v if isinstance(v, (dt.date,)) else m(v)) for v in r])
         for i, h in enumerate(headers, start=1):
             ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, min(40, 2 * len(str(h)) + 2))
+    when = dt.datetime(stamp.year, stamp.month, stamp.day)
+    wb.properties.created = when
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    return _fixed_zip(buf.getvalue(), when)
+
+
+def _fixed_zip(blob: bytes, when: dt.datetime) -> bytes:
+    """openpyxl stamps the save time into docProps/core.xml and every zip entry: pin both."""
+    import re
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(blob))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + when.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", data)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6]), data,
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -42,7 +42,7 @@ def produce_weekly(conn, run_date: dt.date, outbox: Path | None = None, routing_
     draws = backcheck.weekly_draw(conn, run_date, seed=seed)
     out = []
     for w in weekly.collect(conn, run_date, draws):
-        xlsx = xlsx_bytes(weekly.xlsx_sheets(w))
+        xlsx = xlsx_bytes(weekly.xlsx_sheets(w), run_date)
         fname = f"周排查_{w.town_code}_{w.week_start:%Y%m%d}.xlsx"
         path = _save("weekly", fname, xlsx)
         to, fallback = recipients_for(route, w.town_code)
@@ -61,7 +61,7 @@ def produce_monthly(conn, run_date: dt.date, outbox: Path | None = None, routing
     route = routing.load_routing(routing_file)
     out = []
     for r in monthly.collect(conn, run_date):
-        xlsx = xlsx_bytes(monthly.xlsx_sheets(r))
+        xlsx = xlsx_bytes(monthly.xlsx_sheets(r), run_date)
         fname = f"月研判_{r.county_code}_{run_date:%Y%m}.xlsx"
         path = _save("monthly", fname, xlsx)
         to, fallback = recipients_for(route, r.county_code)
@@ -78,7 +78,7 @@ def produce_monthly(conn, run_date: dt.date, outbox: Path | None = None, routing
 def produce_quarterly(conn, run_date: dt.date, outbox: Path | None = None, routing_file: Path | None = None) -> list[dict]:
     route = routing.load_routing(routing_file)
     q = quarterly.collect(conn, run_date)
-    xlsx = xlsx_bytes(quarterly.xlsx_sheets(q))
+    xlsx = xlsx_bytes(quarterly.xlsx_sheets(q), run_date)
     fname = f"季联动_{_slug(q.quarter_label) or run_date.isoformat()}_{run_date:%Y%m%d}.xlsx"
     path = _save("quarterly", fname, xlsx)
     to = [r for c in sorted(route.counties) for r in route.regions[c]] or [route.fallback]
