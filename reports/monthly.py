@@ -79,10 +79,10 @@ def _trend_body(r: MonthlyReview) -> list[list]:
 
 def render_text(r: MonthlyReview) -> str:
     last = r.months[-1] if r.months else {}
-    lines = [subject(r), "",
-             f"截至 {r.run_date:%Y-%m-%d}：监测户 {last.get('monitored_households', 0)} 户，本月新纳入 "
-             f"{last.get('households_entered', 0)} 户、风险消除 {last.get('households_left', 0)} 户，"
-             f"未解决问题 {last.get('open_findings', 0)} 条。", "", "近6个月："]
+    headline = (f"截至 {r.run_date:%Y-%m-%d}：监测户 {last.get('monitored_households', 0)} 户，本月新纳入 "
+                f"{last.get('households_entered', 0)} 户、风险消除 {last.get('households_left', 0)} 户，"
+                f"未解决问题 {last.get('open_findings', 0)} 条。")
+    lines = [subject(r), "", headline, "", "近6个月："]
     for vals in _trend_body(r):
         lines.append("  " + "，".join(f"{h}{v}" for (_, h), v in zip(TREND_COLUMNS, vals)))
     lines += ["", "问题最多的村："] + [f"  {v['village_name']}：{v['open_findings']} 条" for v in r.villages]

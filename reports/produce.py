@@ -48,12 +48,12 @@ def produce_weekly(conn, run_date: dt.date, outbox: Path | None = None, routing_
         to, fallback = recipients_for(route, w.town_code)
         if fallback:
             to, fallback = recipients_for(route, w.town_code[:6])
-        status = _send(conn, route, to, dict(subject=weekly.subject(w), text=weekly.render_text(w),
-                                             html_body=weekly.render_html(w), attachments=[(fname, xlsx)]),
+        status = _send(conn, route, to, {"subject": weekly.subject(w), "text": weekly.render_text(w),
+                                             "html_body": weekly.render_html(w), "attachments": [(fname, xlsx)]},
                        key=f"weekly:{w.town_code}", run_date=run_date, outbox=outbox,
                        name=f"weekly_{w.week_start:%Y%m%d}_{w.town_code}")
-        out.append(dict(town=w.town_code, xlsx=str(path), status=status, fallback=fallback,
-                        visits=len(w.visits), backcheck=len(w.backcheck)))
+        out.append({"town": w.town_code, "xlsx": str(path), "status": status, "fallback": fallback,
+                    "visits": len(w.visits), "backcheck": len(w.backcheck)})
     return out
 
 
@@ -65,13 +65,13 @@ def produce_monthly(conn, run_date: dt.date, outbox: Path | None = None, routing
         fname = f"月研判_{r.county_code}_{run_date:%Y%m}.xlsx"
         path = _save("monthly", fname, xlsx)
         to, fallback = recipients_for(route, r.county_code)
-        status = _send(conn, route, to, dict(subject=monthly.subject(r), text=monthly.render_text(r),
-                                             html_body=monthly.render_html(r),
-                                             images={"monthly_trend": monthly_trend_chart(r.months)},
-                                             attachments=[(fname, xlsx)]),
+        status = _send(conn, route, to, {"subject": monthly.subject(r), "text": monthly.render_text(r),
+                                             "html_body": monthly.render_html(r),
+                                             "images": {"monthly_trend": monthly_trend_chart(r.months)},
+                                             "attachments": [(fname, xlsx)]},
                        key=f"monthly:{r.county_code}", run_date=run_date, outbox=outbox,
                        name=f"monthly_{run_date:%Y%m}_{r.county_code}")
-        out.append(dict(county=r.county_code, xlsx=str(path), status=status, fallback=fallback))
+        out.append({"county": r.county_code, "xlsx": str(path), "status": status, "fallback": fallback})
     return out
 
 
@@ -82,10 +82,10 @@ def produce_quarterly(conn, run_date: dt.date, outbox: Path | None = None, routi
     fname = f"季联动_{_slug(q.quarter_label) or run_date.isoformat()}_{run_date:%Y%m%d}.xlsx"
     path = _save("quarterly", fname, xlsx)
     to = [r for c in sorted(route.counties) for r in route.regions[c]] or [route.fallback]
-    status = _send(conn, route, to, dict(subject=quarterly.subject(q), text=quarterly.render_text(q),
-                                         html_body=quarterly.render_html(q), attachments=[(fname, xlsx)]),
+    status = _send(conn, route, to, {"subject": quarterly.subject(q), "text": quarterly.render_text(q),
+                                         "html_body": quarterly.render_html(q), "attachments": [(fname, xlsx)]},
                    key="quarterly", run_date=run_date, outbox=outbox, name=f"quarterly_{run_date:%Y%m%d}")
-    return [dict(quarter=q.quarter_label, xlsx=str(path), status=status, departments=len(q.departments))]
+    return [{"quarter": q.quarter_label, "xlsx": str(path), "status": status, "departments": len(q.departments)}]
 
 
 def produce(kind: str, run_date: dt.date, conn=None, outbox: Path | None = None, rebuild: bool = True) -> list[dict]:

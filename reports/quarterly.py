@@ -67,6 +67,6 @@ def render_html(q: QuarterlyLinkage) -> str:
 
 def xlsx_sheets(q: QuarterlyLinkage) -> list[tuple[str, list[str], list[list]]]:
     sheets = [("汇总", ["部门"] + [h for _, h in COLUMNS], [[r["department"]] + _cells(r) for r in q.departments])]
-    for folder, hist in q.history.items():
+    for hist in q.history.values():
         sheets.append((hist[0]["department"], [h for _, h in COLUMNS], [_cells(r) for r in hist]))
     return sheets

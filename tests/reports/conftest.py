@@ -4,7 +4,6 @@ the rules as the periodic DAGs do. Tests compare every report figure with Python
 generated files (the province's own records), never with the report SQL."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import uuid
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from reportdata import DAYS, HOUSEHOLDS, RUN_DATE
 
 
@@ -47,10 +45,9 @@ def reports_db(pg_server_url, history_province, tmp_path_factory) -> str:
         conn.execute(f'create database "{url.rsplit("/", 1)[1]}"')
     os.environ["WAREHOUSE_URL"] = url
     os.environ["GX_PROJECT_DIR"] = str(tmp_path_factory.mktemp("gx"))
-    with start_simulator(history_province, client_id="t", client_secret="s") as sim:
-        with warehouse.connect(url) as conn:
-            load_platform(conn, PlatformClient(sim.url, "t", "s"), RUN_DATE)
-            load_feeds(conn, history_province / "landing", RUN_DATE)
+    with start_simulator(history_province, client_id="t", client_secret="s") as sim, warehouse.connect(url) as conn:
+        load_platform(conn, PlatformClient(sim.url, "t", "s"), RUN_DATE)
+        load_feeds(conn, history_province / "landing", RUN_DATE)
     run_dbt(["build", "--quiet"], url, RUN_DATE)
     run_rules(RUN_DATE)
     rebuild_report_marts(RUN_DATE, url)

@@ -40,8 +40,8 @@ def test_monthly_review_every_figure(db, platform_records, issues):
             row = mart[(start, cty)]
             assert row["month_end"] == end
             mine = [c for c in cases if county(c["household_id"]) == cty]
-            gone = lambda c: c["is_eliminated"] and (c["eliminated_on"] is None or d(c["eliminated_on"]) <= end)
-            monitored = {c["household_id"] for c in mine if d(c["identified_on"]) <= end and not gone(c)}
+            monitored = {c["household_id"] for c in mine if d(c["identified_on"]) <= end
+                         and not (c["is_eliminated"] and (c["eliminated_on"] is None or d(c["eliminated_on"]) <= end))}
             entered = {c["household_id"] for c in mine if start <= d(c["identified_on"]) <= end}
             left = {c["household_id"] for c in mine
                     if c["is_eliminated"] and c["eliminated_on"] and start <= d(c["eliminated_on"]) <= end}
