@@ -1,3 +1,8 @@
+-- Built only by the periodic reports (reports.marts, `--vars {build_reports: true}`), after the
+-- day's rules: it reads dq.issue, which the daily build runs before, so in the daily DAG it
+-- would show yesterday's findings and a rerun of the day would change it.
+{{ config(enabled=var('build_reports', false)) }}
+
 -- Grid worker x month scorecard (网格员履职月报), the six months up to the run date's month:
 -- visits, how many in person, median duration, how far the GPS fix lay from the home, photos,
 -- and the PAPER findings raised on the month's visits (and how many have been cleared).

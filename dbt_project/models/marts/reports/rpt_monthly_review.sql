@@ -1,3 +1,8 @@
+-- Built only by the periodic reports (reports.marts, `--vars {build_reports: true}`), after the
+-- day's rules: it reads dq.issue, which the daily build runs before, so in the daily DAG it
+-- would show yesterday's findings and a rerun of the day would change it.
+{{ config(enabled=var('build_reports', false)) }}
+
 -- County x month for the monthly review (月研判): the six months up to the run date's month;
 -- a month's figures are as of its last day (the run date for the running month). Findings
 -- come from dq.issue as the rule runner left it (the monthly DAG rebuilds this mart after
