@@ -37,6 +37,25 @@ def _feed_folders() -> str:
     return f"(values {', '.join(rows)})"
 
 
+def feed_cadences() -> dict[str, str]:
+    """Landing folder -> its mapping's `cadence:` (daily / weekly / on_change; default daily).
+    Read from the YAML itself: the mapping loader does not carry the key."""
+    from ingest.feeds import FOLDERS
+    from ingest.feeds.mapping import MAPPINGS_DIR
+
+    out = {}
+    for folder in FOLDERS:
+        raw = yaml.safe_load((MAPPINGS_DIR / f"{folder}.yml").read_text(encoding="utf-8"))
+        out[folder] = str(raw.get("cadence", "daily"))
+    return out
+
+
+def _daily_feed_folders() -> str:
+    """(values ('yibao'), ...): the folders whose mapping says `cadence: daily`."""
+    rows = [f"('{f}')" for f, c in feed_cadences().items() if c == "daily"]
+    return f"(values {', '.join(rows)})"
+
+
 def sql_parameters(policy: dict, run_date) -> dict[str, str]:
     """@name@ tokens in rule SQL -> SQL literals. ({} would clash with GX's {batch})."""
     return {
@@ -52,4 +71,5 @@ def sql_parameters(policy: dict, run_date) -> dict[str, str]:
         "developmental_measure_months": str(int(policy["developmental_measure_months"])),
         "stale_source_days": str(int(policy.get("stale_source_days", 2))),
         "feed_folders": _feed_folders(),
+        "daily_feed_folders": _daily_feed_folders(),
     }

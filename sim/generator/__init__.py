@@ -86,12 +86,17 @@ def _write_csv(path: Path, header: list[str], rows) -> None:
 
 
 def generate(out_dir: Path, run_date: date, seed: int = 42, households: int = 20000, clean: bool = False,
-             policy: dict | None = None) -> dict:
+             policy: dict | None = None, days: int = 5) -> dict:
+    """`days`: how many daily landing files lead up to the run date (default 5, the small demo;
+    120 or more for the periodic reports' history); rows older than that land in one file."""
+    if days < 5:
+        raise ValueError("days must be at least 5 (the messy-file plan uses the last five days)")
     out = Path(out_dir)
     for sub in ("platform", "landing", "landing_redelivery"):
         shutil.rmtree(out / sub, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = Ctx(run_date=run_date, seed=seed, households=households, clean=clean, policy=merge_policy(policy))
+    ctx = Ctx(run_date=run_date, seed=seed, households=households, clean=clean, policy=merge_policy(policy),
+              days=days)
     R = run_date
     W, feeds, planter = _world(ctx)
 
@@ -110,8 +115,8 @@ def generate(out_dir: Path, run_date: date, seed: int = 42, households: int = 20
 
     platform_counts = _write_platform(out, W)
 
-    # group feed rows into files: older rows go to the historical file H = R-5
-    H = ctx.day(5)
+    # group feed rows into files: older rows go to the historical file H = R-days
+    H = ctx.day(days)
     files: dict[tuple[str, date], list[dict]] = defaultdict(list)
     for folder, rows in feeds.rows.items():
         for r in rows:
@@ -121,13 +126,14 @@ def generate(out_dir: Path, run_date: date, seed: int = 42, households: int = 20
         for folder in FRESH_MISSING:  # FRESH-01: nothing delivered for the run date
             files[(folder, ctx.day(1))].extend(files.pop((folder, R), []))
             ctx.plant("FRESH-01", folder, "no file dated the run date")
+        ctx.plant("FRESH-02", f"yibao_{R:%Y%m%d}.csv", "one unreadable row in three (messy plan)")
     rd = Renderer(ctx, out)
     for key, spec in rd.plan.items():
         if spec.empty and key in files:  # header-only file: its rows travel a day earlier
             files[(key[0], key[1] - timedelta(days=1))].extend(files[key])
             files[key] = []
     for folder in ALL_FOLDERS:
-        for back in range(5):
+        for back in range(days):
             k = (folder, ctx.day(back))
             if k not in files and not (not clean and folder in FRESH_MISSING and back == 0):
                 files[k] = []
@@ -162,7 +168,7 @@ def generate(out_dir: Path, run_date: date, seed: int = 42, households: int = 20
     for r, _ in gt:
         by_rule[r] += 1
     manifest = dict(
-        seed=seed, run_date=R.isoformat(), households=households, clean=clean,
+        seed=seed, run_date=R.isoformat(), households=households, clean=clean, days=days,
         policy={k: ({str(y): t for y, t in v.items()} if isinstance(v, dict) else v) for k, v in ctx.policy.items()},
         county_code="341225",
         platform_counts=platform_counts,

@@ -40,6 +40,7 @@ class Ctx:
     households: int
     clean: bool
     policy: dict
+    days: int = 5           # daily landing files R-days+1..R; older rows go to one file dated R-days
     fake: Faker = field(init=False)
     counters: dict = field(default_factory=dict)
     plants: dict = field(default_factory=dict)

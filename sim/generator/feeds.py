@@ -155,9 +155,9 @@ class Feeds:
                     aid_item=rng.choice(["营养改善计划", "家庭经济困难学生生活补助", None]), aid_amount=None)
 
     def fill_days(self) -> None:
-        """Each daily file (R-4..R) gets at least two rows, all benign."""
+        """Each daily file (R-days+1..R) gets at least two rows, all benign."""
         ctx, rng = self.ctx, self.ctx.rng("fill")
-        for back in range(0, 5):
+        for back in range(0, ctx.days):
             d = ctx.day(back)
             for folder in ("yibao", "minzheng", "canlian", "gongan", "jiaoyu", "zhujian", "shuili", "renshe"):
                 have = sum(1 for r in self.rows.get(folder, []) if r["_d"] == d)

@@ -45,7 +45,7 @@ class Funds:
         ctx, rng, R = self.ctx, self.rng, self.ctx.run_date
         years = [y for y in (R.year - 2, R.year - 1, R.year)]
         k = max(6, ctx.households // 600)
-        hist = ctx.day(5)
+        hist = ctx.day(ctx.days)
         for county in (COUNTY, OTHER_COUNTY):
             for y in years:
                 lo, hi = date(y, 1, 10), min(date(y, 11, 30), hist)

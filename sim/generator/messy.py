@@ -65,7 +65,7 @@ class FileSpec:
 def specs(ctx: Ctx) -> dict[tuple[str, date], FileSpec]:
     """The messy plan: which file carries which section-4 case."""
     d = ctx.day
-    H = d(5)
+    H = d(ctx.days)
     mixed = ("iso", "slash", "compact", "cn")
     return {
         ("yibao", H): FileSpec(dates=mixed, money=("plain", "comma", "yuan"), ids=("plain", "plain", "fw", "sp", "lx"),
@@ -93,6 +93,8 @@ def specs(ctx: Ctx) -> dict[tuple[str, date], FileSpec]:
         ("consumption_product", H): FileSpec(dates=("xdate",)),
         ("consumption_sale", H): FileSpec(dates=("slash", "iso"), money=("plain", "yuan"), rejects=(("bad_money", "amount"),)),
         ("fund_allocation", H): FileSpec(xlsx_layout=("title", "totals"), money=("num",)),
+        # FRESH-02 (planted province only): the run date's yibao file, one unreadable row in three
+        **({} if ctx.clean else {("yibao", d(0)): FileSpec(rejects=(("bad_date", "settle"),))}),
     }
 
 
@@ -282,5 +284,5 @@ class Renderer:
         # a truncated file cannot be trusted: the loader refuses it whole (CONTRACT §4, issue 3)
         refused = bool(spec.truncate and data)
         self.delivered.append(dict(folder=folder, date=fdate, tree=tree, name=name, rows=good,
-                                   refused=refused))
+                                   refused=refused, rows_in=len(out_rows)))
         return blob

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from .common import add_months
 from .ids import id_birth, id_gender, id_valid, normalise
-from .schema import ALL_FOLDERS
+from .schema import ALL_FOLDERS, DEPT_FOLDERS
 
 DEV = {"产业帮扶", "就业帮扶", "金融帮扶", "公益岗位帮扶"}
 RULES = ["PAPER-01", "PAPER-02", "PAPER-03", "PAPER-04", "PAPER-05", "PAPER-06", "PAPER-07", "PAPER-08",
@@ -19,7 +19,7 @@ RULES = ["PAPER-01", "PAPER-02", "PAPER-03", "PAPER-04", "PAPER-05", "PAPER-06",
          "MISS-01", "MISS-02", "MISS-03", "MISS-04", "MISS-05", "MISS-06", "MISS-07",
          "EXIT-01", "EXIT-02", "EXIT-03", "EXIT-04", "CONS-01", "CONS-02", "CONS-03",
          "ID-01", "ID-02", "ID-03", "ID-04", "FUND-01", "FUND-02", "FUND-03", "FUND-04",
-         "SALE-01", "SALE-02", "SALE-03", "FRESH-01"]
+         "SALE-01", "SALE-02", "SALE-03", "FRESH-01", "FRESH-02"]
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> float:
@@ -309,4 +309,29 @@ def compute(P: dict[str, list[dict]], delivered: list[dict], R: date, pol: dict)
     for folder in ALL_FOLDERS:
         if (folder, R) not in have:
             flag("FRESH-01", folder)
+    for e in fresh02(delivered, R):
+        flag("FRESH-02", e)
+    return out
+
+
+def fresh02(delivered: list[dict], R: date) -> set[str]:
+    """File names of the daily department files dated R that are below half the median row count
+    of the folder's 14 previous deliveries (once there are 5), or more than 20% unreadable."""
+    current: dict[tuple, dict] = {}
+    for f in delivered:   # landing first, then landing_redelivery: the later delivery wins
+        if f["folder"] in DEPT_FOLDERS and f["date"] <= R and not f["refused"]:
+            current[(f["folder"], f["date"])] = f
+    out = set()
+    for (folder, day), f in current.items():
+        if day != R:
+            continue
+        prev = sorted((d, g["rows_in"]) for (fo, d), g in current.items() if fo == folder and d < R)[-14:]
+        sizes = sorted(n for _, n in prev)
+        median = None
+        if len(sizes) >= 5:
+            mid = len(sizes) // 2
+            median = sizes[mid] if len(sizes) % 2 else (sizes[mid - 1] + sizes[mid]) / 2
+        rejected = f["rows_in"] - len(f["rows"])
+        if (median is not None and f["rows_in"] < median / 2) or (f["rows_in"] and rejected > 0.2 * f["rows_in"]):
+            out.add(f["name"])
     return out

@@ -1,0 +1,130 @@
+"""What every periodic report shares: the warehouse query helpers, region names, masking of
+every value a reader sees, XLSX writing and delivery through expectations.alerts.delivery."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import os
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from pathlib import Path
+
+from expectations.alerts.masking import mask_text
+
+REPO = Path(__file__).resolve().parent.parent
+FAMILIES = ("PAPER", "GRID", "MISS", "EXIT", "CONS", "ID", "FUND", "SALE", "FRESH")
+
+
+def rows(conn, sql: str, params=()) -> list[dict]:
+    cur = conn.execute(sql, params)
+    names = [c.name for c in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def region_names(conn) -> dict[str, str]:
+    return {r["region_code"]: r["region_name"] for r in rows(conn, "select region_code, region_name from marts.dim_region")}
+
+
+def m(v) -> str:
+    """A value as the reader sees it: masked text (None -> empty)."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.2f}".rstrip("0").rstrip(".")
+    return mask_text(str(v))
+
+
+def e(v) -> str:
+    """Masked and HTML-escaped."""
+    return html.escape(m(v))
+
+
+def html_table(headers: list[str], body: list[list]) -> str:
+    head = "".join(f"<th style='border:1px solid #ccc;padding:4px 8px;background:#f3f3f3'>{e(h)}</th>" for h in headers)
+    lines = "".join("<tr>" + "".join(f"<td style='border:1px solid #ccc;padding:4px 8px'>{e(c)}</td>" for c in r) + "</tr>"
+                    for r in body)
+    if not body:
+        lines = f"<tr><td colspan='{len(headers)}' style='padding:4px 8px;color:#666'>（无）</td></tr>"
+    return f"<table style='border-collapse:collapse;font-size:13px;margin:6px 0 14px'><tr>{head}</tr>{lines}</table>"
+
+
+def xlsx_bytes(sheets: list[tuple[str, list[str], list[list]]], stamp: dt.date) -> bytes:
+    """sheets: (name, headers, rows). Every text cell masked; numbers stay numbers. Stamped
+    with the report date, so the same report gives the same bytes (and is not sent twice)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, headers, body in sheets:
+        ws = wb.create_sheet(name[:31])
+        ws.append(headers)
+        for c in ws[1]:
+            c.font = Font(bold=True)
+        for r in body:
+            ws.append([v if isinstance(v, (int, float)) and not isinstance(v, bool) else
+                       (v if isinstance(v, (dt.date,)) else m(v)) for v in r])
+        for i, h in enumerate(headers, start=1):
+            ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, min(40, 2 * len(str(h)) + 2))
+    when = dt.datetime(stamp.year, stamp.month, stamp.day)
+    wb.properties.created = when
+    buf = io.BytesIO()
+    wb.save(buf)
+    return _fixed_zip(buf.getvalue(), when)
+
+
+def _fixed_zip(blob: bytes, when: dt.datetime) -> bytes:
+    """openpyxl stamps the save time into docProps/core.xml and every zip entry: pin both."""
+    import re
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(blob))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + when.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", data)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6]), data,
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def build_message(*, sender, to: list, subject: str, text: str, html_body: str,
+                  images: dict[str, bytes] | None = None, attachments: list[tuple[str, bytes]] = ()) -> EmailMessage:
+    """Multipart message: plain text, HTML with inline PNGs (cid:<name>), XLSX attachments."""
+    msg = EmailMessage()
+    msg["From"] = formataddr((sender.name, sender.email))
+    msg["To"] = ", ".join(formataddr((r.name, r.email)) for r in to)
+    msg["Subject"] = subject
+    msg["Message-ID"] = make_msgid(domain=sender.email.split("@")[-1])
+    msg.set_content(mask_text(text))
+    msg.add_alternative(html_body, subtype="html")
+    html_part = msg.get_payload()[1]
+    for cid, png in (images or {}).items():
+        html_part.add_related(png, "image", "png", cid=f"<{cid}>")
+    for filename, blob in attachments:
+        msg.add_attachment(blob, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=filename)
+    return msg
+
+
+def outbox_dir() -> Path:
+    return Path(os.environ.get("OUTBOX_DIR", REPO / "var" / "outbox"))
+
+
+def deliver(conn, msg: EmailMessage, *, key: str, run_date: dt.date, name: str, outbox: Path | None = None) -> str:
+    """The alerts' delivery: .eml in the outbox, SMTP when ALERT_SMTP_CONN_ID is set, never twice."""
+    from expectations.alerts import delivery
+
+    return delivery.deliver(conn, msg, key=key, run_date=run_date, outbox=Path(outbox or outbox_dir()), name=name)
+
+
+def recipients_for(route, region_code: str):
+    """The routing file's recipients for a county or town code; the fallback when none."""
+    found = route.regions.get(region_code)
+    return (list(found), False) if found else ([route.fallback], True)

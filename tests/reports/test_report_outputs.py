@@ -1,0 +1,194 @@
+"""The reports as a reader gets them: e-mails in the outbox (through the alerts' delivery),
+XLSX packs, every figure checked against Python over dq.issue and the province's records,
+nothing unmasked; the monthly e-mail rendered in headless Chromium for docs/."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email
+import io
+import os
+import re
+import shutil
+import struct
+import subprocess
+from collections import Counter, defaultdict
+from email import policy as email_policy
+from pathlib import Path
+
+import pytest
+from reportdata import RUN_DATE, live
+
+CHROMIUM = "/usr/bin/chromium"
+DOCS_PNG = Path(__file__).resolve().parents[2] / "docs" / "monthly_review.png"
+UNMASKED = re.compile(r"(?<![0-9A-Za-z*])\d{17}[\dXx](?![0-9A-Za-z])|(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+@pytest.fixture()
+def out_dirs(db, tmp_path, monkeypatch):
+    """Fresh outbox and report folder; no earlier delivery of a report remembered."""
+    db.execute("create schema if not exists dq")
+    from expectations.alerts import delivery
+
+    delivery.ensure(db)
+    db.execute("delete from dq.alert_delivery where digest_key ~ '^(weekly|monthly|quarterly)'")
+    db.commit()
+    monkeypatch.setenv("REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.delenv("ALERT_SMTP_CONN_ID", raising=False)
+    return tmp_path
+
+
+def _issues(db):
+    cur = db.execute("select * from dq.issue")
+    names = [c.name for c in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def _emails(outbox: Path, prefix: str):
+    return [email.message_from_bytes(p.read_bytes(), policy=email_policy.default)
+            for p in sorted(outbox.glob(f"{prefix}*.eml"))]
+
+
+def _sheets(blob: bytes) -> dict[str, list[tuple]]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(blob), read_only=True)
+    return {ws.title: [tuple(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
+
+
+def _attachment(msg) -> bytes:
+    (part,) = [p for p in msg.iter_attachments() if (p.get_filename() or "").endswith(".xlsx")]
+    return part.get_content()
+
+
+def _no_personal_data(msg, sheets):
+    text = msg.as_string()
+    for part in msg.walk():
+        if part.get_content_maintype() == "text":
+            text += part.get_content()
+    cells = " ".join(str(c) for rows in sheets.values() for r in rows for c in r if c is not None)
+    assert not UNMASKED.search(text) and not UNMASKED.search(cells)
+
+
+def test_weekly_screening_per_town(db, out_dirs, platform_records):
+    from expectations import policy
+    from reports.produce import produce
+
+    result = produce("weekly", RUN_DATE, conn=db, rebuild=False)
+    issues = _issues(db)
+    deadline = int(policy.load_policy()["verify_deadline_days"])
+    since = RUN_DATE - dt.timedelta(days=6)
+    hh = {h["household_id"]: h for h in live(platform_records, "households", "household_id")}
+    visit_household = {v["visit_id"]: v["household_id"] for v in live(platform_records, "visits", "visit_id")}
+    towns = sorted({h["village_code"][:9] for h in hh.values()})
+    assert [r["town"] for r in result] == towns
+    mails = {m["Subject"]: m for m in _emails(out_dirs / "outbox", "weekly_")}
+    assert len(mails) == len(towns)
+    for town in towns:
+        mine = [i for i in issues if i["town_code"] == town]
+        new = [i for i in mine if i["status"] == "open" and i["first_detected_on"] >= since]
+        still = [i for i in mine if i["status"] == "open" and i["first_detected_on"] < since]
+        overdue = [i for i in mine if i["status"] == "open" and (RUN_DATE - i["first_detected_on"]).days > deadline]
+        resolved = [i for i in mine if i["status"] == "resolved" and since <= i["resolved_on"] <= RUN_DATE]
+        per_household = Counter()
+        for i in mine:
+            if i["status"] != "open":
+                continue
+            hid = i["entity_id"] if i["entity_type"] == "household" else visit_household.get(i["entity_id"]) \
+                if i["entity_type"] == "visit" else None
+            if hid in hh:
+                per_household[hid] += 1
+        msg = next(m for m in mails.values() if _attachment(m) and
+                   next(p for p in m.iter_attachments()).get_filename() == f"周排查_{town}_{RUN_DATE:%Y%m%d}.xlsx")
+        sheets = _sheets(_attachment(msg))
+        visits = sheets["入户核实"][1:]
+        assert {r[0]: r[2] for r in visits} == dict(per_household), town
+        assert [r[2] for r in visits] == sorted((r[2] for r in visits), reverse=True)
+        assert len(sheets["本周新发现"]) - 1 == len(new)
+        assert len(sheets["仍未解决"]) - 1 == len(still)
+        assert len(sheets["超期未解决"]) - 1 == len(overdue)
+        assert len(sheets["本周已解决"]) - 1 == len(resolved)
+        drawn = db.execute("select household_id from reports.backcheck_draw where town_code = %s and week_start = %s",
+                           (town, RUN_DATE - dt.timedelta(days=RUN_DATE.weekday()))).fetchall()
+        assert {r[0] for r in sheets["抽查名单"][1:]} == {r[0] for r in drawn} and len(drawn) == 5
+        text = msg.get_body(("plain",)).get_content()
+        assert f"本周新发现 {len(new)} 条" in text and f"需入户核实 {len(per_household)} 户" in text
+        _no_personal_data(msg, sheets)
+    # the routed town gets its own supervisor; the other goes to its county's
+    to = {next(p for p in m.iter_attachments()).get_filename(): m["To"] for m in mails.values()}
+    assert "fpr-town-341225101@" in to[f"周排查_341225101_{RUN_DATE:%Y%m%d}.xlsx"]
+    assert "fpr-county-341225@" in to[f"周排查_341225102_{RUN_DATE:%Y%m%d}.xlsx"]
+    # the same report again is not sent twice
+    assert {r["status"] for r in produce("weekly", RUN_DATE, conn=db, rebuild=False)} == {"skipped"}
+
+
+def test_monthly_review_email_and_pack(db, out_dirs, tmp_path):
+    from reports import monthly
+    from reports.charts import monthly_trend_chart
+    from reports.produce import produce
+
+    (res,) = produce("monthly", RUN_DATE, conn=db, rebuild=False)
+    assert res["status"] == "outbox"
+    (msg,) = _emails(out_dirs / "outbox", "monthly_")
+    assert msg["Subject"] == f"【月研判】阜南县 {RUN_DATE:%Y年%m月} 防返贫监测月度研判"
+    html = msg.get_body(("html",)).get_content()
+    assert 'src="cid:monthly_trend"' in html
+    images = [p for p in msg.walk() if p.get_content_type() == "image/png"]
+    assert len(images) == 1 and images[0].get_content()[:8] == b"\x89PNG\r\n\x1a\n"
+    sheets = _sheets(_attachment(msg))
+    issues = [i for i in _issues(db) if i["county_code"] == "341225"]
+    open_issues = [i for i in issues if i["status"] == "open"]
+    by_village = Counter(i["village_code"] for i in open_issues if i["village_code"])
+    top = sorted(by_village.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    assert [(r[0], r[2]) for r in sheets["问题最多的村"][1:]] == top
+    oldest = sorted(open_issues, key=lambda i: (i["first_detected_on"], i["rule_id"], i["entity_id"]))[:10]
+    assert [(r[0], r[5]) for r in sheets["久拖未决"][1:]] == \
+           [(i["rule_id"], (RUN_DATE - i["first_detected_on"]).days) for i in oldest]
+    paper = defaultdict(int)
+    visit_worker = dict(db.execute("select visit_id, worker_id from marts.fct_visit "
+                                   "where visit_date >= date '2026-06-01' and visit_date <= %s", (RUN_DATE,)))
+    for i in issues:
+        if i["rule_id"].startswith("PAPER-") and i["entity_id"] in visit_worker:
+            paper[visit_worker[i["entity_id"]]] += 1
+    expected_workers = sorted(paper.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    assert [(r[0], r[3]) for r in sheets["网格员"][1:]] == expected_workers
+    assert len(sheets["月度趋势"]) == 7
+    _no_personal_data(msg, sheets)
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("/usr/bin/chromium 不存在（apt-get install chromium）：不生成 docs/monthly_review.png")
+    (r,) = monthly.collect(db, RUN_DATE)
+    png = monthly_trend_chart(r.months)
+    page = monthly.render_html(r, chart_src="data:image/png;base64," + base64.b64encode(png).decode())
+    src = tmp_path / "monthly.html"
+    src.write_text(page, encoding="utf-8")
+    shot = tmp_path / "monthly.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,1600",
+                    f"--screenshot={shot}", src.as_uri()], check=True, timeout=60, capture_output=True)
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (1000, 1600)
+    assert len(data) > 20_000
+    DOCS_PNG.parent.mkdir(exist_ok=True)
+    shutil.copyfile(shot, DOCS_PNG)
+
+
+def test_quarterly_linkage_sheet_per_department(db, out_dirs):
+    from reports.produce import produce
+
+    (res,) = produce("quarterly", RUN_DATE, conn=db, rebuild=False)
+    assert res["departments"] == 8
+    (msg,) = _emails(out_dirs / "outbox", "quarterly_")
+    sheets = _sheets(_attachment(msg))
+    mart = db.execute("select department, quarter_start, rows_received, signals, unverified_signals "
+                      "from marts.rpt_dept_linkage_quarterly order by folder, quarter_start").fetchall()
+    departments = {m[0] for m in mart}
+    assert set(sheets) == {"汇总"} | departments
+    for dept in departments:
+        rows = sheets[dept][1:]
+        mine = [m for m in mart if m[0] == dept]
+        assert [(r[1], r[2], r[7]) for r in rows] == [(m[2], m[3], m[4]) for m in mine]
+    assert msg["Subject"] == "【季联动】2026年第4季度 部门数据联动情况"
+    _no_personal_data(msg, sheets)
