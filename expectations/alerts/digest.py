@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from expectations.alerts import chart, render
-from expectations.alerts.collect import DigestData, collect  # noqa: F401  (re-exported)
+from expectations.alerts.collect import DigestData
 from expectations.alerts.delivery import CONTENT_HASH_HEADER
 from expectations.alerts.headers import checked_address, header_text
 from expectations.alerts.routing import Recipient

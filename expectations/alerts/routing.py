@@ -98,14 +98,6 @@ class Routing:
         """Counties someone receives; an entry without recipients does not count."""
         return {c for c, people in self.regions.items() if len(c) == 6 and people}
 
-    def for_county(self, county_code: str | None) -> tuple[list[Recipient], bool]:
-        """Recipients for a county and whether the fallback was used."""
-        found = self.regions.get(county_code or "")
-        if found:
-            return found, False
-        log.warning("区划 %s 在路由文件中没有收件人，改发兜底收件人 %s", county_code, self.fallback.email)
-        return [self.fallback], True
-
     def audiences(self, issues: list[dict]) -> list[Audience]:
         """One audience per recipient address. Counties with issues but no entry go to the
         fallback, with a warning naming them: an alert is never dropped silently."""

@@ -101,12 +101,6 @@ class PlatformClient:
         self.watermark: dt.datetime | None = None  # server_time of the last listing's first page
         self.retries = 0                           # transient failures survived, for logs/tests
 
-    @classmethod
-    def from_settings(cls, settings, **kwargs) -> "PlatformClient":
-        """Build from ingest.settings.Settings (env PLATFORM_BASE_URL / _CLIENT_ID / _CLIENT_SECRET)."""
-        return cls(settings.platform_base_url, settings.platform_client_id,
-                   settings.platform_client_secret, **kwargs)
-
     def endpoint_url(self, resource: str) -> str:
         return f"{self.base_url}/api/v1/{resource}"
 

@@ -64,9 +64,6 @@ class Resource:
             parts.append(str(value).strip())
         return ":".join(parts)
 
-    def record_id_sql(self, payload: str = "payload") -> str:
-        """The same key as a SQL expression over the raw payload (for staging models)."""
-        return " || ':' || ".join(f"({payload}->>'{k}')" for k in self.key)
 
 
 class MissingKey(ValueError):
