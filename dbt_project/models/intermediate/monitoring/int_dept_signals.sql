@@ -33,10 +33,11 @@ gongan {{ cols }} as (
     from {{ ref('stg_feeds__gongan') }}
 ),
 
--- the student-status file has no date column: the signal is dated by its file
+-- the student-status file has no date column: the signal is dated by its file (positional
+-- columns: file_date is both the event and the received date)
 jiaoyu {{ cols }} as (
     select id_number, null, '学籍状态', school_stage, enrolment_status,
-           file_date, aid_amount, file_date, line_no
+           file_date, aid_amount, file_date, line_no  -- noqa: AL08
     from {{ ref('stg_feeds__jiaoyu') }}
 ),
 

@@ -18,8 +18,8 @@ select
     is_live,
     id_valid,
     -- ID-04 compares only numbers that pass ID-01
-    case when id_valid then birth_date is distinct from id_birth_date end as id_birth_mismatch,
-    case when id_valid then gender is distinct from id_gender end         as id_gender_mismatch,
+    case when id_valid then (birth_date is distinct from id_birth_date) end as id_birth_mismatch,
+    case when id_valid then (gender is distinct from id_gender) end       as id_gender_mismatch,
     live_persons_with_id,
     gongan_death_date
 from {{ ref('int_person_identity') }}

@@ -12,7 +12,7 @@ renamed as (
         array(
             select case when {{ fw_to_hw('rt') }} = '务工就业不稳' then '因务工就业不稳'
                         else {{ fw_to_hw('rt') }} end
-            from jsonb_array_elements_text(coalesce(payload->'risk_types', '[]'::jsonb)) as t(rt)
+            from jsonb_array_elements_text(coalesce(payload->'risk_types', '[]'::jsonb)) as t(rt)  -- noqa: RF02
         )                                           as risk_types,
         nullif(btrim(payload->>'risk_note'), '')    as risk_note,
         payload->>'discovery_channel'               as discovery_channel,
