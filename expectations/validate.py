@@ -64,6 +64,8 @@ def build_data_docs() -> str | None:
     """Render Data Docs from the stored suites and validation results; returns the index URL.
 
     Once per run, after run_rules (the digests never wait for it)."""
+    import expectations.gx_rules  # noqa: F401  registers RuleExpectation for the stored suites
+
     context = _context()
     sites = context.build_data_docs()
     return next(iter(sites.values()), None)
