@@ -64,6 +64,8 @@ def build_data_docs() -> str | None:
     """Render Data Docs from the stored suites and validation results; returns the index URL.
 
     Once per run, after run_rules (the digests never wait for it)."""
+    import expectations.gx_rules  # noqa: F401  registers RuleExpectation for the stored suites
+
     context = _context()
     sites = context.build_data_docs()
     return next(iter(sites.values()), None)
@@ -89,15 +91,14 @@ def _build(context, rules_by_table: dict[str, list]):
                         for rule, _ in rules]
             continue
         batch_def = asset.add_batch_definition_whole_table("whole_table")
-        suite = gx.ExpectationSuite(name=_suite_name(table))
-        for rule, sql in rules:
-            suite.add_expectation(RuleExpectation(
-                unexpected_rows_query=sql,
-                description=f"{rule.rule_id}：{rule.title}",
-                notes=f"规则 {rule.rule_id}（{catalog.FAMILY_NAMES.get(rule.family, rule.family)}）："
-                      f"{rule.title}。对象类型：{rule.entity_type}；严重程度：{rule.severity}。",
-                meta={"rule_id": rule.rule_id},
-            ))
+        # expectations given at construction: add_expectation on a suite writes the store each time
+        suite = gx.ExpectationSuite(name=_suite_name(table), expectations=[RuleExpectation(
+            unexpected_rows_query=sql,
+            description=f"{rule.rule_id}：{rule.title}",
+            notes=f"规则 {rule.rule_id}（{catalog.FAMILY_NAMES.get(rule.family, rule.family)}）："
+                  f"{rule.title}。对象类型：{rule.entity_type}；严重程度：{rule.severity}。",
+            meta={"rule_id": rule.rule_id},
+        ) for rule, sql in rules])
         suite = context.suites.add_or_update(suite)
         validations.append(context.validation_definitions.add(
             gx.ValidationDefinition(name=_suite_name(table), data=batch_def, suite=suite)))

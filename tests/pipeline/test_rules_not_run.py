@@ -86,3 +86,19 @@ def test_failing_join_skips_only_the_rules_that_read_it(copied_db, truth, tmp_pa
         assert {k: v for k, v in after.items() if k.split("/")[0] in readers} == \
                {k: v for k, v in before.items() if k.split("/")[0] in readers}
         assert {k.split("/", 1)[1] for k in after if k.startswith("MISS-01/")} == truth["MISS-01"]
+
+
+def test_data_docs_built_apart_from_the_run(copied_db, tmp_path, monkeypatch):
+    """build_data_docs() in a process of its own renders what run_rules stored."""
+    import subprocess
+    import sys
+
+    result = _run(copied_db, tmp_path, monkeypatch, families=["GRID"])
+    index = tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    assert result["data_docs_url"] == index.as_uri()
+    assert not index.exists()          # the run itself builds no docs
+    script = "from expectations.validate import build_data_docs; print(build_data_docs())"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith(index.as_uri())
+    pages = list((index.parent / "validations").rglob("*.html"))
+    assert pages and any("GRID-04" in p.read_text(encoding="utf-8") for p in pages)
