@@ -17,8 +17,7 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from pipeline.notify import notify_engineers_on_failure
-from pipeline.run_report import record_task_failure
+from pipeline.run_report import on_close_day_failure, record_task_failure
 
 # Downstream DAGs (reports, exports) can schedule on the refreshed issue table.
 ISSUES = Asset(name="fpr_dq_issue", uri="postgres://warehouse:5432/warehouse/dq/issue")
@@ -92,7 +91,7 @@ def fpr_daily_monitoring():
     def dbt_docs(day: str):
         return steps.generate_dbt_docs(day_of(day))
 
-    @task(trigger_rule=ANYWAY, retries=0, on_failure_callback=notify_engineers_on_failure)
+    @task(trigger_rule=ANYWAY, retries=0, on_failure_callback=on_close_day_failure)
     def close_day(day: str, ti=None, dag_run=None):
         outcomes = {t: ti.xcom_pull(task_ids=t) for t in DAY_TASKS}
         states = ti.get_task_states(dag_id=dag_run.dag_id, run_ids=[dag_run.run_id]).get(dag_run.run_id, {})

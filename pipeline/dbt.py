@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -91,19 +92,23 @@ class DbtOutcome:
     failed: list[str] = field(default_factory=list)       # unique_ids that errored
     skipped: list[str] = field(default_factory=list)      # unique_ids skipped (upstream failed)
     unavailable: list[str] = field(default_factory=list)  # schema.table not built today
+    messages: dict[str, str] = field(default_factory=dict)  # unique_id -> dbt's error message
     warned: int = 0
     error: str | None = None                              # dbt could not run at all
 
     def as_dict(self) -> dict:
         return {"success": self.success, "failed": self.failed, "skipped": self.skipped,
-                "unavailable": self.unavailable, "warned": self.warned, "error": self.error}
+                "unavailable": self.unavailable, "messages": self.messages, "warned": self.warned,
+                "error": self.error}
 
 
-def _vars(run_date: dt.date | None) -> list[str]:
-    return ["--vars", f"{{run_date: '{run_date.isoformat()}'}}"] if run_date else []
+def _vars(run_date: dt.date | None, extra: dict | None) -> list[str]:
+    values = {**({"run_date": run_date.isoformat()} if run_date else {}), **(extra or {})}
+    return ["--vars", json.dumps(values)] if values else []
 
 
-def invoke(args: list[str], url: str, run_date: dt.date | None = None) -> DbtOutcome:
+def invoke(args: list[str], url: str, run_date: dt.date | None = None,
+           extra_vars: dict | None = None) -> DbtOutcome:
     """Invoke dbt; never raises for a failing node: the outcome says what failed."""
     from dbt.cli.main import dbtRunner
 
@@ -112,7 +117,7 @@ def invoke(args: list[str], url: str, run_date: dt.date | None = None) -> DbtOut
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     cmd = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(profiles_dir),
-           *_vars(run_date)]
+           *_vars(run_date, extra_vars)]
     try:
         res = dbtRunner().invoke(cmd)
     finally:
@@ -127,6 +132,7 @@ def invoke(args: list[str], url: str, run_date: dt.date | None = None) -> DbtOut
         relation = _relation(node)
         if status in ("error", "fail", "runtime error"):
             outcome.failed.append(node.unique_id)
+            outcome.messages[node.unique_id] = str(getattr(r, "message", "") or "")[:2000]
         elif status == "skipped":
             outcome.skipped.append(node.unique_id)
         elif status == "warn":
@@ -145,9 +151,10 @@ def _relation(node) -> str | None:
     return f"{schema}.{name}" if schema and name else None
 
 
-def run_dbt(args: list[str], url: str, run_date: dt.date | None = None) -> None:
+def run_dbt(args: list[str], url: str, run_date: dt.date | None = None,
+            extra_vars: dict | None = None) -> None:
     """Invoke dbt and raise with dbt's own message when anything failed (tests, `make docs`)."""
-    outcome = invoke(args, url, run_date)
+    outcome = invoke(args, url, run_date, extra_vars)
     if not outcome.success:
         what = outcome.error or "、".join(outcome.failed) or "见上方 dbt 日志"
         raise RuntimeError(f"dbt {' '.join(args)} 失败：{what}")

@@ -72,6 +72,23 @@ def record_task_failure(context) -> None:
         notify.notify_engineers_on_failure(context)
 
 
+def on_close_day_failure(context) -> None:
+    """close_day's own on_failure_callback: it fails the run on purpose once the report is out,
+    so only a close_day that could not make its report mails the failure on its own."""
+    from ingest import warehouse
+    from pipeline.steps import resolve_warehouse_url
+
+    run_id = notify.failure_facts(context)["run_id"]
+    try:
+        with warehouse.connect(resolve_warehouse_url()) as conn:
+            if conn.execute("select to_regclass('dq.engineer_report') is not null").fetchone()[0] and \
+                    conn.execute("select 1 from dq.engineer_report where run_id = %s", (run_id,)).fetchone():
+                return
+    except Exception:
+        log.exception("无法确认本次运行的报告是否已发送")
+    notify.notify_engineers_on_failure(context)
+
+
 def day_problems(conn, run_id: str, run_date: dt.date, outcomes: dict[str, dict | None],
                  states: dict[str, str] | None = None) -> list[str]:
     """Every problem of this run, first failure first, in Chinese. A task did not finish when
@@ -100,6 +117,10 @@ def day_problems(conn, run_id: str, run_date: dt.date, outcomes: dict[str, dict 
         problems.append(f"dbt 未能运行：{dbt['error']}")
     if dbt.get("failed"):
         problems.append("dbt 构建失败的节点：" + "、".join(dbt["failed"]))
+        for node, message in (dbt.get("messages") or {}).items():
+            first = next((ln.strip() for ln in message.splitlines() if ln.strip()), "")
+            if first:
+                problems.append(f"  {node}：{first[:300]}")
     if dbt.get("skipped"):
         problems.append(f"因上游失败而跳过的 dbt 节点 {len(dbt['skipped'])} 个：" + "、".join(dbt["skipped"][:20]))
     for r in (outcomes.get("quality") or {}).get("not_run", []):
@@ -137,9 +158,9 @@ def build_report(dag_id: str, run_id: str, run_date: dt.date, problems: list[str
 def close_day(dag_id: str, run_id: str, run_date: dt.date, outcomes: dict[str, dict | None],
               states: dict[str, str] | None = None) -> str:
     """Report the run's problems once, then fail the run; 'ok' when there were none."""
-    from expectations.alerts import routing
     from psycopg.types.json import Jsonb
 
+    from expectations.alerts import routing
     from ingest import warehouse
     from pipeline.steps import resolve_warehouse_url
 

@@ -3,6 +3,8 @@ warehouse (a fresh test database), the real Airflow DAG under `airflow dags test
 running dbt, GX, digests into an outbox. Slow (~2 min) but the only test of the DAG itself."""
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import subprocess
 import sys
@@ -35,4 +37,11 @@ def test_make_run_driver_runs_the_whole_dag(fresh_db_url, tmp_path):
     from expectations.catalog import load_rules
     assert rules == len(load_rules()) and marts >= 17
     assert list((tmp_path / "var" / "outbox").glob("*.eml"))
-    assert not list((tmp_path / "var" / "outbox").glob("failure_*.eml")), "a task failed"
+    outbox = tmp_path / "var" / "outbox"
+    assert not list(outbox.glob("failure_*.eml")), "a task failed"
+    # the province plants a file cut off mid-row: the day's one report to the engineers names it
+    reports = list(outbox.glob("report_*.eml"))
+    assert len(reports) == 1
+    text = email.message_from_bytes(reports[0].read_bytes(), policy=email.policy.default) \
+        .get_body(("plain",)).get_content()
+    assert "数据未能装载" in text and "被截断" in text

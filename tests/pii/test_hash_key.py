@@ -16,17 +16,11 @@ def _h(key: str, id_number: str) -> str:
 
 
 def test_dbt_refuses_to_build_without_the_key(fresh_db_url):
-    import os
+    from pipeline.dbt import invoke
 
-    from dbt.cli.main import dbtRunner
-
-    from pipeline.dbt import DBT_PROJECT_DIR, profile_env
-
-    os.environ.update(profile_env(fresh_db_url))
-    res = dbtRunner().invoke(["compile", "--quiet", "--select", "dim_person", "--project-dir", str(DBT_PROJECT_DIR),
-                              "--profiles-dir", str(DBT_PROJECT_DIR)])
-    assert not res.success
-    messages = str(res.exception) + " ".join(str(getattr(r, "message", "")) for r in (res.result or []))
+    out = invoke(["compile", "--quiet", "--select", "dim_person"], fresh_db_url)
+    assert not out.success
+    messages = str(out.error) + " ".join(out.messages.values())
     assert "个人信息哈希密钥未安装" in messages, messages
 
 
