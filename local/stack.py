@@ -46,6 +46,20 @@ def hostname() -> str:
     return os.environ.get("FPR_STACK_HOSTNAME") or socket.getfqdn()
 
 
+def _check_celery_provider() -> None:
+    """Fail at once, and say why, when the installed celery breaks the Celery provider (celery
+    5.7 dropped celery.backends.database.retry, which provider 3.26 imports)."""
+    try:
+        import airflow.providers.celery.executors.celery_executor_utils  # noqa: F401
+    except ImportError as exc:
+        from importlib.metadata import version
+
+        raise RuntimeError(
+            f"apache-airflow-providers-celery {version('apache-airflow-providers-celery')} cannot run "
+            f"with celery {version('celery')} ({exc}); pin a celery the provider supports "
+            "(celery[redis]>=5.5,<5.7) in pyproject.toml and re-lock") from exc
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -266,6 +280,7 @@ class Stack:
             raise RuntimeError(f"airflow {' '.join(args)} failed ({rc}): {log.read_text()[-3000:]}")
 
     def _start_airflow(self) -> None:
+        _check_celery_provider()
         af = str(Path(sys.executable).parent / "airflow")
         self._spawn("api-server", [af, "api-server", "-H", "127.0.0.1", "-p", str(self.api_port),
                                    "-w", "1"], self.env, self.root / "airflow")
