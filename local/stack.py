@@ -98,6 +98,9 @@ class Stack:
     seed: int = 3
     workers: int = 2
     concurrency: int = 2
+    # False: the scheduler creates no runs from the cron schedule (unpausing a DAG whose
+    # start_date is past would start today's run at once); triggered and backfill runs still run
+    schedule: bool = False
     pii_hash_key: str = field(default_factory=lambda: secrets.token_hex(32))
     procs: list[Proc] = field(default_factory=list)
     simulator: object = None
@@ -234,6 +237,7 @@ class Stack:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(self.schedule),
             "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "local.stack.hostname",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
@@ -395,6 +399,13 @@ class Stack:
         return _wait(f"backfill {backfill_id}", done, timeout, 5, self._check_alive)
 
 
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so a plain `kill` still runs Stack.stop()."""
+    def raise_interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, raise_interrupt)
+
+
 def report(tis: list[dict]) -> str:
     """One line per task instance: state, worker, duration; then tasks per worker."""
     from collections import Counter
@@ -420,6 +431,8 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="leave the stack up until Ctrl-C")
     a = ap.parse_args()
     os.environ.update(TELEMETRY_OFF)
+    # a plain `kill` stops the stack too (the with-block's exit stops every process)
+    stop_on_sigterm()
     with Stack(a.root, run_date=a.run_date, households=a.households) as stack:
         print(f"stack up in {stack.timings['start_s']} s: {stack.api_url} (logs {stack.root / 'logs'})")
         stack.wait_dag(a.dag_id)
