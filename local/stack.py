@@ -77,7 +77,7 @@ def _wait(what: str, ok, timeout: float, interval: float = 1.0, proc_check=None)
             value = ok()
             if value:
                 return value
-        except Exception as exc:  # not up yet
+        except Exception as exc:  # noqa: BLE001 - not up yet, whatever the reason
             last_exc = exc
         time.sleep(interval)
     raise TimeoutError(f"{what}: not ready after {timeout:.0f} s ({last_exc!r})")
@@ -106,7 +106,7 @@ class Stack:
     simulator: object = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         t0 = time.monotonic()
         self.root = self.root.resolve()
         if self.root.exists():
@@ -279,7 +279,7 @@ class Stack:
         log = self.root / "logs" / f"{name}.log"
         with open(log, "w") as out:
             rc = subprocess.run([str(Path(sys.executable).parent / "airflow"), *args], env=env,
-                                cwd=self.root, stdout=out, stderr=subprocess.STDOUT, timeout=600).returncode
+                                cwd=self.root, stdout=out, stderr=subprocess.STDOUT, timeout=600, check=False).returncode
         if rc:
             raise RuntimeError(f"airflow {' '.join(args)} failed ({rc}): {log.read_text()[-3000:]}")
 
@@ -307,7 +307,8 @@ class Stack:
         for name in self.worker_names:
             short = name.split(".")[0]
             log = self.root / "logs" / f"worker-{short}.log"
-            _wait(f"celery worker {short}", lambda: f"{short}@stack ready" in log.read_text(errors="replace"),
+            _wait(f"celery worker {short}",
+                  lambda log=log, short=short: f"{short}@stack ready" in log.read_text(errors="replace"),
                   240, 1, self._check_alive)
         health = _wait("scheduler/dag-processor/triggerer healthy", self._all_healthy, 180, 2,
                        self._check_alive)
@@ -320,10 +321,9 @@ class Stack:
 
     def _spawn(self, name: str, cmd: list[str], env: dict, cwd: Path) -> Proc:
         log = self.root / "logs" / f"{name}.log"
-        out = open(log, "w")
-        popen = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
-        out.close()
+        with open(log, "w") as out:   # the child keeps its own copy of the descriptor
+            popen = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
         p = Proc(name, popen, log)
         self.procs.append(p)
         return p

@@ -53,7 +53,7 @@ def reference(stack):
                PII_HASH_KEY=stack.pii_hash_key)
     t = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "local.run"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=1800)
+                          capture_output=True, text=True, timeout=1800, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     print(f"\nreference `make run`: {time.monotonic() - t:.0f} s")
     return {"url": f"{stack.server_url}/reference", "outbox": var / "outbox"}
