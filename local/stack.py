@@ -46,7 +46,7 @@ def hostname() -> str:
     return os.environ.get("FPR_STACK_HOSTNAME") or socket.getfqdn()
 
 
-def _check_celery_provider() -> None:
+def check_celery_provider() -> None:
     """Fail at once, and say why, when the installed celery breaks the Celery provider (celery
     5.7 dropped celery.backends.database.retry, which provider 3.26 imports)."""
     try:
@@ -284,7 +284,7 @@ class Stack:
             raise RuntimeError(f"airflow {' '.join(args)} failed ({rc}): {log.read_text()[-3000:]}")
 
     def _start_airflow(self) -> None:
-        _check_celery_provider()
+        check_celery_provider()
         af = str(Path(sys.executable).parent / "airflow")
         self._spawn("api-server", [af, "api-server", "-H", "127.0.0.1", "-p", str(self.api_port),
                                    "-w", "1"], self.env, self.root / "airflow")
