@@ -27,40 +27,45 @@ REPO = Path(__file__).resolve().parents[2]
 RUN_DATE = "2026-11-28"
 PREVIOUS = (dt.date.fromisoformat(RUN_DATE) - dt.timedelta(days=1)).isoformat()
 HOUSEHOLDS, SEED = 300, 3
+PII_HASH_KEY = "stack-test-hash-key"   # the same for both runs, so entity ids agree
 RUN_TIMEOUT = float(os.environ.get("FPR_STACK_RUN_TIMEOUT", "3600"))
 
 
 @pytest.fixture(scope="module")
-def stack():
+def stack(reference):
     # under the repo, not /tmp/pytest-of-root (0700): the PostgreSQL user must reach it
     try:
         check_celery_provider()
     except RuntimeError as exc:   # a lock problem, not the stack's: say so, run nothing
         pytest.xfail(str(exc))
     stop_on_sigterm()
-    s = Stack(REPO / "var" / "stack-test", run_date=RUN_DATE, households=HOUSEHOLDS, seed=SEED)
+    s = Stack(REPO / "var" / "stack-test", run_date=RUN_DATE, households=HOUSEHOLDS, seed=SEED,
+              pii_hash_key=PII_HASH_KEY)
     with s:
         yield s
 
 
 @pytest.fixture(scope="module")
-def reference(stack):
-    """`make run`'s driver on the same province (same seed, size, hash key), as superuser."""
-    with psycopg.connect(f"{stack.server_url}/postgres", autocommit=True) as conn:
-        conn.execute("create database reference")
-    var = stack.root / "reference"
+def reference(pg_server_url, tmp_path_factory):
+    """`make run`'s driver on the same province (same seed, size, hash key), as superuser.
+    Runs before the stack starts: it rewrites dbt_project/target, which the stack then
+    parses with its own profile."""
+    url = f"{pg_server_url}/ref_{os.getpid()}"
+    with psycopg.connect(f"{pg_server_url}/postgres", autocommit=True) as conn:
+        conn.execute(f'drop database if exists "ref_{os.getpid()}"')
+        conn.execute(f'create database "ref_{os.getpid()}"')
+    var = tmp_path_factory.mktemp("reference")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AIRFLOW", "PLATFORM_", "LANDING_DIR", "OUTBOX_DIR",
                                 "GX_PROJECT_DIR", "DBT_DOCS_DIR"))}
-    env.update(WAREHOUSE_URL=f"{stack.server_url}/reference", FPR_VAR_DIR=str(var),
-               RUN_DATE=RUN_DATE, SIM_HOUSEHOLDS=str(HOUSEHOLDS), SIM_SEED=str(SEED),
-               PII_HASH_KEY=stack.pii_hash_key)
+    env.update(WAREHOUSE_URL=url, FPR_VAR_DIR=str(var), RUN_DATE=RUN_DATE,
+               SIM_HOUSEHOLDS=str(HOUSEHOLDS), SIM_SEED=str(SEED), PII_HASH_KEY=PII_HASH_KEY)
     t = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "local.run"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=1800, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     print(f"\nreference `make run`: {time.monotonic() - t:.0f} s")
-    return {"url": f"{stack.server_url}/reference", "outbox": var / "outbox"}
+    return {"url": url, "outbox": var / "outbox"}
 
 
 @pytest.fixture(scope="module")
