@@ -42,7 +42,9 @@ TERMINAL = {"success", "failed"}
 
 def hostname() -> str:
     """[core] hostname_callable for the stack: each worker reports its own name, so task
-    instances tell which "host" ran them (on one machine getfqdn() is the same for all)."""
+    instances tell which "host" ran them (on one machine getfqdn() is the same for all).
+    The names are labels, not resolvable: the UI cannot fetch task logs from the workers'
+    log servers; read them under <root>/w*/logs."""
     return os.environ.get("FPR_STACK_HOSTNAME") or socket.getfqdn()
 
 
