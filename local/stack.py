@@ -390,15 +390,22 @@ class Stack:
             "dag_id": dag_id, "from_date": from_date, "to_date": to_date,
             "dag_run_conf": conf or {}, "reprocess_behavior": "none", "max_active_runs": 1})
 
-    def backfill_runs(self, dag_id: str, backfill_id: int) -> list[dict]:
-        runs = self.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]
-        return [r for r in runs if r.get("backfill_id") == backfill_id]
+    def backfill_runs(self, dag_id: str, backfill: dict) -> list[dict]:
+        """The backfill's runs: backfill-type runs with a logical date in its range (a run
+        carries no backfill id in the REST API)."""
+        runs = self.api("GET", f"/dags/{dag_id}/dagRuns",
+                        params={"run_type": "backfill", "limit": 100,
+                                "logical_date_gte": backfill["from_date"],
+                                "logical_date_lte": backfill["to_date"]})["dag_runs"]
+        return sorted(runs, key=lambda r: r["logical_date"])
 
-    def wait_backfill(self, dag_id: str, backfill_id: int, timeout: float) -> list[dict]:
+    def wait_backfill(self, dag_id: str, backfill: dict, timeout: float) -> list[dict]:
         def done():
-            runs = self.backfill_runs(dag_id, backfill_id)
-            return runs if runs and all(r["state"] in TERMINAL for r in runs) else None
-        return _wait(f"backfill {backfill_id}", done, timeout, 5, self._check_alive)
+            if not self.api("GET", f"/backfills/{backfill['id']}").get("completed_at"):
+                return None
+            runs = self.backfill_runs(dag_id, backfill)
+            return runs if all(r["state"] in TERMINAL for r in runs) else None
+        return _wait(f"backfill {backfill['id']}", done, timeout, 5, self._check_alive)
 
 
 def stop_on_sigterm() -> None:

@@ -147,7 +147,7 @@ def test_backfilling_the_previous_day_leaves_today_alone(stack, daily_run):
     outbox_before = _outbox_state(stack.shared / "outbox")
     # logical dates are 06:00 Beijing: [PREVIOUS 00:00, RUN_DATE 00:00] holds PREVIOUS's run only
     backfill = stack.backfill(DAG_ID, f"{PREVIOUS}T00:00:00+08:00", f"{RUN_DATE}T00:00:00+08:00")
-    runs = stack.wait_backfill(DAG_ID, backfill["id"], RUN_TIMEOUT)
+    runs = stack.wait_backfill(DAG_ID, backfill, RUN_TIMEOUT)
     print(f"\nbackfill {backfill['id']}: " + ", ".join(f"{r['dag_run_id']} {r['state']}" for r in runs))
     assert [r["logical_date"][:10] for r in runs] == [PREVIOUS]
     issues_after = _issue_rows(stack.warehouse_url)
