@@ -1,12 +1,28 @@
-# The Airflow image for docker-compose.yml: the official Airflow 3 image, our pinned deps, the
-# code, and a dbt manifest built at image time so cosmos never runs `dbt ls` while parsing.
-FROM apache/airflow:3.3.2-python3.11
+# The Airflow image for docker-compose.yml: the official Airflow 3 image plus our pinned
+# dependencies and the code. Non-root: the official image's `airflow` user (uid 50000).
+ARG AIRFLOW_VERSION=3.3.2
+FROM apache/airflow:${AIRFLOW_VERSION}-python3.11
+ARG AIRFLOW_VERSION
+# Airflow's constraints approach: install with Airflow itself pinned to the image's version
+# so pip can never up- or downgrade it. requirements-prod.lock plays the role of Airflow's
+# constraints file: every package (Celery, redis, calamine included) is pinned there,
+# resolved for this Airflow; no simulator, embedded PostgreSQL or test tools.
 COPY requirements-prod.lock /tmp/requirements-prod.lock
-# production pins only: no simulator, embedded PostgreSQL or test tools
-RUN pip install --no-cache-dir -r /tmp/requirements-prod.lock
-COPY --chown=airflow:root . /opt/fpr
+RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /tmp/requirements-prod.lock
+# only what runs in production (.dockerignore keeps tests/, sim/, bench/, local/ out)
+COPY --chown=airflow:root dags /opt/fpr/dags
+COPY --chown=airflow:root pipeline /opt/fpr/pipeline
+COPY --chown=airflow:root ingest /opt/fpr/ingest
+COPY --chown=airflow:root expectations /opt/fpr/expectations
+COPY --chown=airflow:root dbt_project /opt/fpr/dbt_project
+COPY --chown=airflow:root config /opt/fpr/config
 WORKDIR /opt/fpr
-RUN WAREHOUSE_HOST=x WAREHOUSE_USER=x WAREHOUSE_DB=x PII_HASH_KEY=build-time-placeholder \
-    DBT_SEND_ANONYMOUS_USAGE_STATS=False \
-    dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
-ENV PYTHONPATH=/opt/fpr
+# No `dbt parse` here: dbt's partial parsing is keyed on the profile's host, user and database
+# and on the values of the env vars profiles.yml reads (the password too), which a build
+# cannot know without baking a secret into a layer. airflow-init parses at start-up with the
+# very environment the tasks get and writes the manifest to the shared dbt-target volume.
+RUN mkdir -p /opt/fpr/dbt_project/target && chown airflow:root /opt/fpr/dbt_project/target
+ENV PYTHONPATH=/opt/fpr \
+    DBT_SEND_ANONYMOUS_USAGE_STATS=False DO_NOT_TRACK=1 SCARF_ANALYTICS=false \
+    GX_ANALYTICS_ENABLED=False AIRFLOW__COSMOS__ENABLE_TELEMETRY=False
+USER airflow

@@ -12,7 +12,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export SCARF_ANALYTICS := false
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: run test test-pg15 bench docs lock clean
+.PHONY: run test test-pg15 test-stack bench docs lock clean
 
 $(STAMP): requirements.lock
 	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install -q uv==0.13.8)
@@ -33,6 +33,11 @@ test-pg15: $(STAMP)
 	@url=$$($(PY) -m local.system_pg start /tmp/fpr-pg15 54315) && \
 	  TEST_WAREHOUSE_URL=$$url $(PY) -m pytest -q; rc=$$?; \
 	  $(PY) -m local.system_pg stop /tmp/fpr-pg15 >/dev/null; exit $$rc
+
+# The DAG on the real stack as processes (local/stack.py): PostgreSQL metadata, api-server,
+# scheduler, dag-processor, triggerer, Redis, two Celery workers; compared with `make run`.
+test-stack: $(STAMP)
+	FPR_TEST_STACK=1 $(PY) -m pytest -q -s tests/stack
 
 bench: $(STAMP)
 	$(PY) -m bench.run
