@@ -27,14 +27,8 @@ def history_province(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def reports_db(pg_server_url, history_province, tmp_path_factory) -> str:
-    from expectations.validate import run_rules
-    from ingest import warehouse
-    from ingest.feeds.load import load_all as load_feeds
-    from ingest.platform.client import PlatformClient
-    from ingest.platform.load import load_all as load_platform
-    from pipeline.dbt import run_dbt
     from reports.marts import rebuild_report_marts
-    from sim.platform_server import start_simulator
+    from tests.pipeline.conftest import run_pipeline
 
     if os.environ.get("REPORTS_TEST_DB"):           # developer loop: reuse a built warehouse
         os.environ["WAREHOUSE_URL"] = os.environ["REPORTS_TEST_DB"]
@@ -43,13 +37,7 @@ def reports_db(pg_server_url, history_province, tmp_path_factory) -> str:
     url = f"{pg_server_url}/r_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(f"{pg_server_url}/postgres", autocommit=True) as conn:
         conn.execute(f'create database "{url.rsplit("/", 1)[1]}"')
-    os.environ["WAREHOUSE_URL"] = url
-    os.environ["GX_PROJECT_DIR"] = str(tmp_path_factory.mktemp("gx"))
-    with start_simulator(history_province, client_id="t", client_secret="s") as sim, warehouse.connect(url) as conn:
-        load_platform(conn, PlatformClient(sim.url, "t", "s"), RUN_DATE)
-        load_feeds(conn, history_province / "landing", RUN_DATE)
-    run_dbt(["build", "--quiet"], url, RUN_DATE)
-    run_rules(RUN_DATE)
+    run_pipeline(history_province, url, tmp_path_factory.mktemp("gx"), RUN_DATE)
     rebuild_report_marts(RUN_DATE, url)
     return url
 
