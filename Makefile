@@ -12,7 +12,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export SCARF_ANALYTICS := false
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: run test test-pg15 test-stack bench docs lock clean
+.PHONY: run test test-pg15 test-stack lint bench docs lock clean
 
 $(STAMP): requirements.lock
 	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install -q uv==0.13.8)
@@ -38,6 +38,11 @@ test-pg15: $(STAMP)
 # scheduler, dag-processor, triggerer, Redis, two Celery workers; compared with `make run`.
 test-stack: $(STAMP)
 	FPR_TEST_STACK=1 $(PY) -m pytest -q -s tests/stack
+
+# ruff over the Python, sqlfluff over the dbt models (the pre-commit hooks run the same)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfluff lint dbt_project/models --processes 1 --disable-progress-bar
 
 bench: $(STAMP)
 	$(PY) -m bench.run

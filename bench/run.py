@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import psycopg
 
 from bench import steps
-from ingest.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 RUN_DATE = dt.date(2026, 11, 28)
 OUT = REPO_ROOT / "var" / "bench"

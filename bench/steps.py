@@ -50,7 +50,7 @@ def _reset_raw(url: str, platform: bool, tables: list[str] | None = None) -> Non
 
 
 def platform_load(url: str, sim_url: str, run_date: str, warmup: int, repeats: int) -> dict:
-    from ingest import warehouse
+    from core import warehouse
     from ingest.platform.client import PlatformClient
     from ingest.platform.load import load_all
 
@@ -66,7 +66,7 @@ def platform_load(url: str, sim_url: str, run_date: str, warmup: int, repeats: i
 
 def feeds_load(url: str, landing: str, folders: list[str], run_date: str, warmup: int,
                repeats: int) -> dict:
-    from ingest import warehouse
+    from core import warehouse
     from ingest.feeds.load import load_all
 
     day = dt.date.fromisoformat(run_date)
@@ -187,8 +187,8 @@ def next_day(url: str, sim_url: str, landing: str, gx_dir: str, run_date: str) -
     """The whole direct day for run_date (platform pull, files, dbt build, rules), once."""
     os.environ["WAREHOUSE_URL"] = url
     os.environ["GX_PROJECT_DIR"] = gx_dir
+    from core import warehouse
     from expectations.validate import run_rules
-    from ingest import warehouse
     from ingest.feeds.load import load_all as load_feeds
     from ingest.platform.client import PlatformClient
     from ingest.platform.load import load_all as load_platform

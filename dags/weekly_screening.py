@@ -12,7 +12,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from pipeline.notify import notify_engineers_on_failure
+from alerts.engineers import notify_engineers_on_failure
 
 
 @dag(

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import psycopg
 
-from expectations.alerts.masking import mask_text
+from alerts.masking import mask_text
 
 DQ_DDL = """
 create schema if not exists dq;

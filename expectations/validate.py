@@ -25,8 +25,8 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
+from core import warehouse
 from expectations import catalog, dq_store, policy
-from ingest import warehouse
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parent.parent

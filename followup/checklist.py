@@ -17,8 +17,8 @@ from pathlib import Path
 
 import psycopg
 
+from alerts.masking import mask_text
 from expectations import catalog
-from expectations.alerts.masking import mask_text
 from followup.deadlines import LEVEL_ZH, overdue_days
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}

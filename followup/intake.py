@@ -20,8 +20,8 @@ from pathlib import Path
 
 import psycopg
 
+from alerts.masking import mask_text
 from expectations import catalog, dq_store
-from expectations.alerts.masking import mask_text
 from ingest.feeds.load import load_folder
 
 log = logging.getLogger(__name__)

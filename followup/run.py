@@ -18,7 +18,7 @@ def run(conn: psycopg.Connection, run_date: dt.date, landing_dir: Path, outbox_d
 
     A date earlier than the latest merged run date (backfill, catch-up) does nothing: dq.issue
     moves forward only, and its verification files are taken in by the next current run.
-    `conn` should be in autocommit mode (ingest.warehouse.connect()).
+    `conn` should be in autocommit mode (core.warehouse.connect()).
     """
     dq_store.ensure_dq_schema(conn)
     latest = dq_store.latest_run_date(conn)
@@ -34,8 +34,8 @@ def run(conn: psycopg.Connection, run_date: dt.date, landing_dir: Path, outbox_d
 
 def run_step(run_date: dt.date) -> dict:
     """run() with the pipeline's settings (WAREHOUSE_URL, LANDING_DIR, OUTBOX_DIR): for the DAG."""
-    from ingest import warehouse
-    from ingest.settings import Settings
+    from core import warehouse
+    from core.settings import Settings
 
     s = Settings.from_env()
     with warehouse.connect(s.warehouse_url) as conn:

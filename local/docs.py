@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ingest.settings import run_date_from_env
+from core.settings import run_date_from_env
 from local.run import VAR, _pii_hash_key
 
 

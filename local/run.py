@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from ingest.settings import REPO_ROOT, run_date_from_env
+from core.settings import REPO_ROOT, run_date_from_env
 
 # Everything `make run` writes lives here (FPR_VAR_DIR moves it, e.g. for the end-to-end test).
 VAR = Path(os.environ.get("FPR_VAR_DIR", REPO_ROOT / "var"))
@@ -113,7 +113,7 @@ def main() -> int:
         proc = subprocess.run([str(bin_dir / "airflow"), "dags", "test", DAG_ID, run_date.isoformat()],
                               env=env, stdout=open(VAR / "airflow" / "last_run.log", "w"),
                               stderr=subprocess.STDOUT)
-        from ingest import warehouse
+        from core import warehouse
         from pipeline.run_report import DATA_PROBLEM
         from pipeline.summary import build_summary, day_report
         with warehouse.connect(url) as conn:

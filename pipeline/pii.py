@@ -103,7 +103,7 @@ def key_installed(conn: psycopg.Connection) -> bool:
 def install_hash_key_from_env() -> str:
     """DAG task body: PII_HASH_KEY from the environment into the warehouse (WAREHOUSE_URL or
     the Airflow connection `warehouse`). Returns only the status word, so XCom holds no key."""
-    from ingest import warehouse
+    from core import warehouse
     from pipeline.steps import resolve_warehouse_url
 
     key = check_key(os.environ.get("PII_HASH_KEY"))

@@ -15,7 +15,7 @@ import logging
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
-from pipeline import notify
+from alerts import engineers as notify
 
 log = logging.getLogger(__name__)
 DATA_PROBLEM = "数据未能装载"   # a delivery that could not be loaded: the data's problem, not the pipeline's
@@ -54,7 +54,7 @@ def ensure(conn) -> None:
 def record_task_failure(context) -> None:
     """on_failure_callback of every daily task: remember the failure for the day's report.
     If the warehouse cannot take it, mail this failure on its own (never lose it)."""
-    from ingest import warehouse
+    from core import warehouse
     from pipeline.steps import resolve_warehouse_url
 
     facts = notify.failure_facts(context)
@@ -75,7 +75,7 @@ def record_task_failure(context) -> None:
 def on_close_day_failure(context) -> None:
     """close_day's own on_failure_callback: it fails the run on purpose once the report is out,
     so only a close_day that could not make its report mails the failure on its own."""
-    from ingest import warehouse
+    from core import warehouse
     from pipeline.steps import resolve_warehouse_url
 
     run_id = notify.failure_facts(context)["run_id"]
@@ -160,8 +160,8 @@ def close_day(dag_id: str, run_id: str, run_date: dt.date, outcomes: dict[str, d
     """Report the run's problems once, then fail the run; 'ok' when there were none."""
     from psycopg.types.json import Jsonb
 
-    from expectations.alerts import routing
-    from ingest import warehouse
+    from alerts import routing
+    from core import warehouse
     from pipeline.steps import resolve_warehouse_url
 
     with warehouse.connect(resolve_warehouse_url()) as conn:

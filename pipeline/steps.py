@@ -5,8 +5,8 @@ import datetime as dt
 import logging
 import os
 
-from ingest import warehouse
-from ingest.settings import Settings
+from core import warehouse
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +169,8 @@ def run_followup(run_date: dt.date) -> dict:
 
 def send_alerts(run_date: dt.date) -> dict:
     """Supervisors' digests; none for a backfilled past date (its findings are not today's)."""
+    from alerts.send import send_digests
     from expectations import dq_store
-    from expectations.alerts.send import send_digests
 
     resolve_warehouse_url()
     s = Settings.from_env()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from expectations.alerts.chart import chinese_font
+from alerts.chart import chinese_font
 
 
 def _plt():

@@ -1,5 +1,5 @@
 """What every periodic report shares: the warehouse query helpers, region names, masking of
-every value a reader sees, XLSX writing and delivery through expectations.alerts.delivery."""
+every value a reader sees, XLSX writing and delivery through alerts.delivery."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from pathlib import Path
 
-from expectations.alerts.masking import mask_text
+from alerts.masking import mask_text
 
 REPO = Path(__file__).resolve().parent.parent
 FAMILIES = ("PAPER", "GRID", "MISS", "EXIT", "CONS", "ID", "FUND", "SALE", "FRESH")
@@ -119,7 +119,7 @@ def outbox_dir() -> Path:
 
 def deliver(conn, msg: EmailMessage, *, key: str, run_date: dt.date, name: str, outbox: Path | None = None) -> str:
     """The alerts' delivery: .eml in the outbox, SMTP when ALERT_SMTP_CONN_ID is set, never twice."""
-    from expectations.alerts import delivery
+    from alerts import delivery
 
     return delivery.deliver(conn, msg, key=key, run_date=run_date, outbox=Path(outbox or outbox_dir()), name=name)
 

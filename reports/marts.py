@@ -11,7 +11,7 @@ REPORT_MARTS = "feed_cadence path:models/marts/reports"
 
 
 def rebuild_report_marts(run_date: dt.date, url: str | None = None) -> None:
-    from ingest import warehouse
+    from core import warehouse
 
     try:
         run_dbt(["build", "--quiet", "--select", *REPORT_MARTS.split(),

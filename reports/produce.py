@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-from expectations.alerts import routing
+from alerts import routing
 from reports import backcheck, monthly, quarterly, weekly
 from reports.charts import monthly_trend_chart
 from reports.common import REPO, build_message, deliver, recipients_for, xlsx_bytes
@@ -91,7 +91,7 @@ def produce_quarterly(conn, run_date: dt.date, outbox: Path | None = None, routi
 def produce(kind: str, run_date: dt.date, conn=None, outbox: Path | None = None, rebuild: bool = True) -> list[dict]:
     """The one entry point the DAGs and the CLI call: rebuild the report marts (they read the
     day's dq.issue), then produce the report."""
-    from ingest import warehouse
+    from core import warehouse
     from reports.marts import rebuild_report_marts
 
     if kind not in KINDS:

@@ -6,8 +6,8 @@ from typing import Iterable
 import psycopg
 from psycopg import sql
 
+from core.warehouse import ensure_raw_schema
 from ingest.feeds.mapping import FOLDERS, Mapping, load_mapping
-from ingest.warehouse import ensure_raw_schema
 
 FIXED_COLUMNS = (
     ("load_batch_id", "bigint not null", "装载批次号（raw.load_batch.batch_id）"),

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 import requests
 
-from ingest.settings import TZ
+from core.settings import TZ
 
 log = logging.getLogger(__name__)
 

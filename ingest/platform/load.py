@@ -10,16 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import tempfile
 from dataclasses import dataclass
-import re
 from typing import Any, Iterable
 
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from core.warehouse import ensure_raw_schema
 from ingest.batches import open_batch, record_failed_batch
-from ingest.warehouse import ensure_raw_schema
 
 from .client import PlatformClient, PlatformError, parse_time
 from .fields import shown

@@ -71,7 +71,7 @@ class MissingKey(ValueError):
 
 
 T, D, DT = FieldType.TEXT, FieldType.DATE, FieldType.DATETIME
-I, N, M = FieldType.INTEGER, FieldType.NUMBER, FieldType.MONEY
+I, N, M = FieldType.INTEGER, FieldType.NUMBER, FieldType.MONEY  # noqa: E741  (one letter per type, a table)
 B, A = FieldType.BOOLEAN, FieldType.TEXT_ARRAY
 
 

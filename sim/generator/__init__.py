@@ -10,17 +10,25 @@ from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
 
+from . import truth
 from .common import Ctx
 from .feeds import Feeds
 from .funds import Funds
 from .messy import Renderer
 from .people import IdPool, build_people
 from .plants import Planter, tombstones
-from .platform import build_alerts, build_cases, build_guarantees, build_incomes, build_measures, build_visits, build_workers
+from .platform import (
+    build_alerts,
+    build_cases,
+    build_guarantees,
+    build_incomes,
+    build_measures,
+    build_visits,
+    build_workers,
+)
 from .policy import DEFAULT_POLICY, merge_policy
 from .regions import build_regions
 from .schema import ALL_FOLDERS, KEYS, RESOURCES
-from . import truth
 
 __all__ = ["generate", "DEFAULT_POLICY"]
 FRESH_MISSING = ["shuili", "renshe", "consumption_supplier"]

@@ -65,7 +65,7 @@ class Funds:
             if p["approved_on"] > ctx.day(15):
                 continue
             n = rng.randint(1, 3)
-            for i in range(n):
+            for _i in range(n):
                 d = ctx.rand_date(rng, p["approved_on"] + timedelta(days=5), ctx.day(6))
                 self.pay(p, d, p["approved"] * 10000 * 0.9 / n * rng.uniform(0.6, 1.0))
         paid_old = [p for p in self.projects if p["approved_on"] <= ctx.day(15)]
@@ -204,6 +204,6 @@ class Funds:
         for i in range(3):  # SALE-02: unknown certification numbers
             sl = self.sale(f"RD{R.year - 1}9{i:04d}", ctx.day(rng.randint(10, 200)))
             ctx.plant("SALE-02", sl["sale"], "certificate not in product list")
-        for i in range(3):  # SALE-03: products of unregistered suppliers
+        for _ in range(3):  # SALE-03: products of unregistered suppliers
             pr = self.new_product(_uscc(rng), ctx.day(rng.randint(60, 400)), 3)
             ctx.plant("SALE-03", pr["cert"], "supplier not in supplier list")

@@ -9,7 +9,7 @@ import csv
 import io
 import re
 import zipfile
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -153,14 +153,14 @@ class Renderer:
             self.case("extra_unknown_column", rel)
         if spec.drop:
             self.case("missing_optional_column", rel)
-        for k, how in spec.headers.items():
+        for _k, how in spec.headers.items():
             self.case({"short": "header_without_value_list", "fullwidth": "header_fullwidth_brackets", "trailing": "header_trailing_spaces"}[how], rel)
         data = [] if spec.empty else list(rows)
         if spec.empty:
             self.case("empty_file_header_only", rel)
         # rows to inject that cannot be read (copies of real rows with one field broken)
         bad = []
-        for i, (reason, key) in enumerate(spec.rejects):
+        for reason, key in spec.rejects:
             if data:
                 bad.append((rng.randrange(len(data) + 1), dict(data[rng.randrange(len(data))]), reason, key))
         seq: list[tuple[dict, str | None, str | None]] = [(r, None, None) for r in data]

@@ -287,7 +287,7 @@ class Planter:
             ctx.plant("MISS-07", a["alert_id"])
 
     def exit_cons(self) -> None:
-        ctx, rng, R = self.ctx, self.rng, self.ctx.run_date
+        ctx, rng, _R = self.ctx, self.rng, self.ctx.run_date
         thr = ctx.policy["income_threshold"]
         hs = self.free_households(12, lambda h: not h["no_labor_household"])
         for h in hs[:3]:  # EXIT-01: eliminated 3 months after identification

@@ -21,7 +21,7 @@ from alertdata import (
     insert_issue,
 )
 
-from expectations.alerts.send import AlertDeliveryFailed, send_digests
+from alerts.send import AlertDeliveryFailed, send_digests
 
 COUNT = re.compile(r"未解决 (\d+) 条，新增 (\d+) 条，已解决 (\d+) 条")
 

@@ -14,9 +14,9 @@ from robotserver import (
     WECOM_KEY,
 )
 
-from expectations.alerts import robots, routing
-from expectations.alerts.collect import collect
-from expectations.alerts.send import AlertDeliveryFailed, send_digests
+from alerts import robots, routing
+from alerts.collect import collect
+from alerts.send import AlertDeliveryFailed, send_digests
 
 ROUTING_ROBOTS = ROUTING.replace('''  "341225101":
     always_send: false

@@ -21,9 +21,9 @@ from alertdata import (
     decoded_parts,
 )
 
-from expectations.alerts import chart, render, routing
-from expectations.alerts.collect import collect
-from expectations.alerts.masking import mask_text
+from alerts import chart, render, routing
+from alerts.collect import collect
+from alerts.masking import mask_text
 
 CHROMIUM = "/usr/bin/chromium"
 DOCS_PNG = Path(__file__).resolve().parents[2] / "docs" / "digest.png"
@@ -82,7 +82,8 @@ def _context(exc: BaseException) -> dict:
 
 
 def test_broken_source_emails_the_engineers(fresh_db_url, routing_file, smtp_server, tmp_path, monkeypatch):
-    from pipeline import notify, steps
+    from alerts import engineers as notify
+    from alerts import steps
 
     # break the platform source on purpose: the real step refuses to run without its endpoint
     monkeypatch.setenv("WAREHOUSE_URL", fresh_db_url)
@@ -109,7 +110,7 @@ def test_broken_source_emails_the_engineers(fresh_db_url, routing_file, smtp_ser
 
 
 def test_failure_callback_never_raises(routing_file, tmp_path, monkeypatch):
-    from pipeline import notify
+    from alerts import engineers as notify
 
     monkeypatch.setenv("OUTBOX_DIR", str(tmp_path / "outbox"))
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DOWN", "smtp://u:p@127.0.0.1:9?disable_ssl=true&disable_tls=true&timeout=2")

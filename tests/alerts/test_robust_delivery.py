@@ -20,8 +20,8 @@ from alertdata import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from expectations.alerts import routing
-from expectations.alerts.send import AlertDeliveryFailed, send_digests
+from alerts import routing
+from alerts.send import AlertDeliveryFailed, send_digests
 
 BAD_ADDRESS = "乡镇负责人 <no address>"
 ROUTING_WITH_BAD = ROUTING.replace('''engineers:''', f'''  "341225102":
@@ -41,7 +41,7 @@ def test_line_break_bad_address_and_refusal_cost_only_that_recipient(db, routing
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.ERROR)
     handler.emit = records.append            # on the logger itself: whatever Airflow did to the root
-    send_log = logging.getLogger("expectations.alerts.send")
+    send_log = logging.getLogger("alerts.send")
     monkeypatch.setattr(send_log, "disabled", False)
     send_log.addHandler(handler)
     try:
@@ -169,7 +169,7 @@ def test_two_hosts_at_once_send_each_digest_once(db, fresh_db_url, routing_file,
 
     import psycopg
 
-    from expectations.alerts import delivery, state
+    from alerts import delivery, state
 
     state.ensure(db)
     delivery.ensure(db)          # the tables exist from earlier days
@@ -202,7 +202,7 @@ def test_any_name_makes_one_valid_header(name):
     from email.headerregistry import Address
     from email.message import EmailMessage
 
-    from expectations.alerts.headers import header_text
+    from alerts.headers import header_text
 
     subject = header_text(f"【防返贫监测预警】{name} 2026-11-28", limit=250)
     msg = EmailMessage()

@@ -5,8 +5,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
 from feedfiles import RUN_DATE, assert_balanced, field_warnings, rejects, rows, write_csv, write_xlsx
+
 from ingest.feeds import FOLDERS, load_all, load_mapping
 
 D = dt.date

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from feedfiles import RUN_DATE, assert_balanced, batches, field_warnings, rejects, rows, write_csv
+
 from ingest.feeds import load_folder
 
 HEADER = "身份证号,姓名,事件类型(死亡/户口迁出),事件日期,登记机关"

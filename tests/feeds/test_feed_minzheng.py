@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 
 from feedfiles import RUN_DATE, assert_balanced, batches, rejects, rows, write_xlsx
+
 from ingest.feeds import load_folder
 
 HEADER = ["身份证号", "姓名 ", "救助类型（农村低保/农村特困/临时救助）", "保障档次", "救助金额",

@@ -145,7 +145,7 @@ def _read_all(path, folder) -> tuple[int, str | None]:
             assert (row.values is None) == (row.reason is not None)
             if row.reason is not None:
                 assert cjk(row.reason), row.reason
-            for label, original, reason in row.warnings:
+            for label, _original, reason in row.warnings:
                 assert cjk(reason) and label, (label, reason)
     except BatchRefused as exc:
         assert cjk(str(exc)), str(exc)

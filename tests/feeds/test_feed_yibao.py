@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 
 from feedfiles import RUN_DATE, assert_balanced, batches, field_warnings, rejects, rows, write_csv
+
 from ingest.feeds import load_folder
 
 FW = str.maketrans("0123456789x", "０１２３４５６７８９ｘ")   # to full-width

@@ -43,8 +43,8 @@ escalation:
 @pytest.fixture()
 def warehouse(fresh_db_url):
     """An autocommit connection to a fresh warehouse with dq and small marts."""
+    from core.warehouse import connect, ensure_raw_schema
     from expectations.dq_store import ensure_dq_schema
-    from ingest.warehouse import connect, ensure_raw_schema
 
     with connect(fresh_db_url) as conn:
         ensure_raw_schema(conn)

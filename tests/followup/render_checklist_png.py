@@ -17,7 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from followup.checklist import COLUMNS, FILL_FROM, HEADER_ROW, build_workbook
+from followup.checklist import COLUMNS, FILL_FROM, HEADER_ROW, build_workbook  # noqa: E402
 
 RUN = dt.date(2026, 12, 1)
 NAMES = {"341225101": "甲镇", "341225101201": "东村", "341225101202": "西村"}

@@ -14,9 +14,9 @@ def _state(url: str) -> tuple:
 
 
 def test_backfill_through_the_runner_changes_nothing_of_today(fresh_db_url, tmp_path, monkeypatch):
+    from core.warehouse import connect, ensure_raw_schema
     from expectations.dq_store import is_catch_up, latest_run_date
     from expectations.validate import run_rules
-    from ingest.warehouse import connect, ensure_raw_schema
 
     today, yesterday = dt.date(2026, 11, 28), dt.date(2026, 11, 27)
     with connect(fresh_db_url) as conn:

@@ -34,9 +34,9 @@ def test_resolved_then_back_restarts_the_clock(warehouse, followup_config):
 
 
 def test_old_dq_issue_gains_the_columns_and_a_due_date(fresh_db_url, followup_config):
+    from core.warehouse import connect
     from expectations.dq_store import ensure_dq_schema
     from followup.deadlines import escalate
-    from ingest.warehouse import connect
 
     with connect(fresh_db_url) as conn:
         conn.execute("create schema dq")

@@ -129,7 +129,7 @@ def everything_in(msg) -> str:
 
 
 def test_a_week_of_the_loop(warehouse, followup_config, routing_file, tmp_path):
-    from expectations.alerts.send import send_digests
+    from alerts.send import send_digests
     from expectations.dq_store import is_catch_up, latest_run_date
     from followup import run
     from followup.checklist import checklist_dir

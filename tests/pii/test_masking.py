@@ -13,7 +13,7 @@ import psycopg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from expectations.alerts.masking import mask_text
+from alerts.masking import mask_text
 
 _spec = importlib.util.spec_from_file_location("alertdata_pii", Path(__file__).resolve().parents[1] / "alerts" / "alertdata.py")
 alertdata = importlib.util.module_from_spec(_spec)
@@ -147,8 +147,8 @@ FORMS = {
 
 
 def test_each_form_is_masked_in_dq_issue_and_every_part_of_the_digest(fresh_db_url, tmp_path, monkeypatch):
-    from expectations.alerts import digest, routing
-    from expectations.alerts.collect import collect
+    from alerts import digest, routing
+    from alerts.collect import collect
     from expectations.dq_store import ensure_dq_schema, sync_issues
 
     routing_file = tmp_path / "routing.yml"

@@ -37,8 +37,8 @@ def _new_db(server_url: str) -> str:
 
 def run_pipeline(province: Path, url: str, gx_dir: Path, run_date: dt.date = RUN_DATE) -> None:
     """Every daily step for run_date, as the DAG runs them, into the database at url."""
+    from core import warehouse
     from expectations.validate import run_rules
-    from ingest import warehouse
     from ingest.feeds.load import load_all as load_feeds
     from ingest.platform.client import PlatformClient
     from ingest.platform.load import load_all as load_platform

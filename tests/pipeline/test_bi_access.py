@@ -14,7 +14,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-
 from conftest import RUN_DATE
 from landing_files import payments_per_project, sales
 

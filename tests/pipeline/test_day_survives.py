@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import os
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -109,8 +107,8 @@ def test_a_failed_task_and_what_it_skipped_make_one_report(day_env):
 def test_nothing_wrong_sends_no_report(day_env):
     url, outbox = day_env
     with psycopg.connect(url, autocommit=True) as conn:
+        from core.warehouse import ensure_raw_schema
         from pipeline import run_report
-        from ingest.warehouse import ensure_raw_schema
         ensure_raw_schema(conn)
         run_report.ensure(conn)
     outcomes = {t: {"ok": True} for t in ("run_date", "transform", "quality", "alerts")}

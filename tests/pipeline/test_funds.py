@@ -8,9 +8,9 @@ from collections import defaultdict
 from decimal import Decimal
 
 import psycopg
-
 from conftest import RUN_DATE
 from landing_files import payment_rows, payments_per_project, sales
+
 
 def test_min_industry_share_is_per_year(pipeline_db, truth):
     """A year's own value wins over the default row; years without one use the default."""

@@ -7,8 +7,8 @@ import psycopg
 
 def test_platform_not_loaded_for_two_days_is_flagged(fresh_db_url, tmp_path, monkeypatch):
     """Platform last loaded three days ago, yibao's file for the day present, the rest absent."""
+    from core.warehouse import connect, ensure_raw_schema
     from expectations.validate import run_rules
-    from ingest.warehouse import connect, ensure_raw_schema
 
     today = dt.date(2026, 11, 28)
     with connect(fresh_db_url) as conn:

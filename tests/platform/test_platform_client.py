@@ -8,8 +8,7 @@ from collections import Counter
 
 import pytest
 
-from ingest.platform.client import (PlatformAuthError, PlatformForbidden, PlatformRequestError,
-                                    PlatformUnavailable)
+from ingest.platform.client import PlatformAuthError, PlatformForbidden, PlatformRequestError, PlatformUnavailable
 
 CST = dt.timezone(dt.timedelta(hours=8))
 

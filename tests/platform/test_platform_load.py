@@ -8,8 +8,7 @@ import psycopg
 import pytest
 
 from ingest.platform.client import PlatformUnavailable
-from ingest.platform.load import (PlatformLoadError, ensure_platform_tables, load_all,
-                                  load_resource)
+from ingest.platform.load import PlatformLoadError, ensure_platform_tables, load_all, load_resource
 from ingest.platform.resources import RESOURCES
 
 D1 = dt.date(2026, 11, 28)

@@ -62,7 +62,7 @@ def test_item_check_never_crashes_and_what_passes_is_castable(case):
         problems = [p for p in problems if not p[2].startswith("缺少必填字段")]
     assert problems == [], problems
     assert record_id == res.record_id(landed)
-    for name, original, reason in warnings:
+    for name, _original, reason in warnings:
         assert name and cjk(reason), (name, reason)
 
 

@@ -7,7 +7,8 @@ import time
 import pytest
 import requests
 
-from sim.platform_server import main as sim_main, start_simulator
+from sim.platform_server import main as sim_main
+from sim.platform_server import start_simulator
 
 
 def token(sim, secret="test-secret") -> str:

@@ -28,7 +28,7 @@ UNMASKED = re.compile(r"(?<![0-9A-Za-z*])\d{17}[\dXx](?![0-9A-Za-z])|(?<!\d)1[3-
 def out_dirs(db, tmp_path, monkeypatch):
     """Fresh outbox and report folder; no earlier delivery of a report remembered."""
     db.execute("create schema if not exists dq")
-    from expectations.alerts import delivery
+    from alerts import delivery
 
     delivery.ensure(db)
     db.execute("delete from dq.alert_delivery where digest_key ~ '^(weekly|monthly|quarterly)'")

@@ -22,8 +22,8 @@ def _history(conn, folder, sizes):
 
 
 def test_fresh02_half_size_and_rejects(fresh_db_url, tmp_path, monkeypatch):
+    from core.warehouse import connect, ensure_raw_schema
     from expectations.validate import run_rules
-    from ingest.warehouse import connect, ensure_raw_schema
 
     with connect(fresh_db_url) as conn:
         ensure_raw_schema(conn)

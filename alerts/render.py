@@ -6,8 +6,8 @@ import html
 import io
 from collections import defaultdict
 
-from expectations.alerts.collect import DigestData
-from expectations.alerts.masking import mask_text
+from alerts.collect import DigestData
+from alerts.masking import mask_text
 from expectations.catalog import FAMILY_NAMES, load_rules
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}

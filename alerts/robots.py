@@ -36,10 +36,10 @@ import urllib.parse
 import psycopg
 import requests
 
-from expectations.alerts import delivery
-from expectations.alerts.collect import DigestData
-from expectations.alerts.masking import mask_text
-from expectations.alerts.routing import Robot
+from alerts import delivery
+from alerts.collect import DigestData
+from alerts.masking import mask_text
+from alerts.routing import Robot
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import yaml
 
+from core.settings import REPO_ROOT as REPO
+
 log = logging.getLogger(__name__)
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import psycopg
 
-from expectations.alerts import delivery, digest, robots, routing, state
-from expectations.alerts.collect import DigestData, collect
-from expectations.alerts.masking import mask_text
+from alerts import delivery, digest, robots, routing, state
+from alerts.collect import DigestData, collect
+from alerts.masking import mask_text
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import traceback
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
-from ingest.settings import outbox_dir
+from core.settings import outbox_dir
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 8000
@@ -28,7 +28,7 @@ _SECRET_KV = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|client_secret|
 
 def scrub(text: str) -> str:
     """Mask personal data and credentials in error text."""
-    from expectations.alerts.masking import mask_text
+    from alerts.masking import mask_text
 
     text = _URL_PASSWORD.sub(r"\1***@", text)
     text = _SECRET_KV.sub(r"\1\2***", text)
@@ -107,7 +107,7 @@ def build_failure_message(facts: dict, sender, engineers) -> EmailMessage:
 def deliver_to_engineers(msg: EmailMessage, name: str) -> dict:
     """Write the message to the outbox and, when ALERT_SMTP_CONN_ID is set, send it.
     Returns {'eml': path, 'status': 'outbox'|'smtp'|'smtp_failed'}; never raises for SMTP."""
-    from expectations.alerts import delivery
+    from alerts import delivery
 
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
@@ -129,7 +129,7 @@ def notify_engineers_on_failure(context) -> dict:
     """A task's failure mailed on its own: the fallback when the day's report cannot be made
     (the warehouse is unreachable, or the report task itself failed). Never raises."""
     try:
-        from expectations.alerts import routing
+        from alerts import routing
 
         facts = failure_facts(context)
         route = routing.load_routing()

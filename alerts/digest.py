@@ -7,11 +7,11 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from expectations.alerts import chart, render
-from expectations.alerts.collect import DigestData
-from expectations.alerts.delivery import CONTENT_HASH_HEADER
-from expectations.alerts.headers import checked_address, header_text
-from expectations.alerts.routing import Recipient
+from alerts import chart, render
+from alerts.collect import DigestData
+from alerts.delivery import CONTENT_HASH_HEADER
+from alerts.headers import checked_address, header_text
+from alerts.routing import Recipient
 
 
 def csv_filename(d: DigestData) -> str:

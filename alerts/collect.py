@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from expectations.alerts import state
-from expectations.alerts.headers import header_text
-from expectations.alerts.routing import Audience, Routing
+from alerts import state
+from alerts.headers import header_text
+from alerts.routing import Audience, Routing
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing) -> li
             is_new = lambda i: i["first_detected_on"] >= run_date  # noqa: E731
             res = [i for i in resolved_issues if i["resolved_on"] == run_date and a.covers(i, routed)]
         else:
-            is_new = lambda i: state.issue_key(i) not in base  # noqa: E731
+            is_new = lambda i, base=base: state.issue_key(i) not in base  # noqa: E731
             res = [i for i in resolved_issues if state.issue_key(i) in base and a.covers(i, routed)]
         for i in mine:
             i["change"] = "新增" if is_new(i) else "仍未解决"

@@ -1,0 +1,1 @@
+"""What every package shares: runtime settings and the warehouse connection."""
