@@ -8,9 +8,9 @@ import shutil
 from decimal import Decimal
 
 import psycopg
+from feedfiles import RUN_DATE, write_csv
 
 import pipeline.dbt
-from feedfiles import RUN_DATE, write_csv
 from ingest.feeds import dbt_codegen, ensure_feed_tables, load_folder
 from ingest.feeds import mapping as feed_mapping
 from ingest.feeds.mapping import FOLDERS, MAPPINGS_DIR, discover_folders, load_mapping
