@@ -1,7 +1,8 @@
 """Feed mappings: one YAML file per landing folder says which header means which column.
 
 A site whose headers differ edits the YAML (add a header synonym, relax `required`),
-not the code. See mappings/README.md for the format.
+not the code. See mappings/README.md for the format. The landing folders are the mapping
+files (FOLDERS); ingest.feeds.dbt_codegen writes their dbt sources and staging models.
 """
 from __future__ import annotations
 
@@ -201,8 +202,18 @@ def _load_mapping(folder: str, mappings_dir: Path) -> Mapping:
 def discover_folders(mappings_dir: Path | None = None, *, daily_only: bool = True) -> tuple[str, ...]:
     """Landing folders, one per `<folder>.yml`, in name order; by default only those the daily
     feed load reads (a mapping with `daily_load: false` is loaded by its own step)."""
-    folders = sorted(p.stem for p in Path(mappings_dir or MAPPINGS_DIR).glob("*.yml"))
-    return tuple(f for f in folders if not daily_only or load_mapping(f, mappings_dir).daily_load)
+    paths = sorted(Path(mappings_dir or MAPPINGS_DIR).glob("*.yml"))
+    return tuple(p.stem for p in paths if not daily_only or _daily_load(p))
+
+
+def _daily_load(path: Path) -> bool:
+    """Only the one key, so a broken mapping still names its folder: load_all then records
+    that folder's failure instead of every folder failing at import."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return True
+    return not isinstance(raw, dict) or bool(raw.get("daily_load", True))
 
 
 # The folders the daily feed load reads (CONTRACT §2 department feeds, §3 funds/consumption).

@@ -11,7 +11,7 @@ import psycopg
 from feedfiles import RUN_DATE, write_csv
 
 import pipeline.dbt
-from ingest.feeds import dbt_codegen, ensure_feed_tables, load_folder
+from ingest.feeds import dbt_codegen, ensure_feed_tables, load_all, load_folder
 from ingest.feeds import mapping as feed_mapping
 from ingest.feeds.mapping import FOLDERS, MAPPINGS_DIR, discover_folders, load_mapping
 from pipeline.dbt import DBT_PROJECT_DIR, run_dbt
@@ -51,6 +51,17 @@ def test_folders_are_discovered_and_verification_stays_out_of_the_daily_load():
     sources = (DBT_PROJECT_DIR / dbt_codegen.SOURCES_FILE).read_text(encoding="utf-8")
     assert "feed_verification" not in sources
     assert "identifier: feed_yibao" in sources
+
+
+def test_a_broken_mapping_is_still_a_folder_and_fails_alone(conn, tmp_path, monkeypatch, landing):
+    mappings = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS_DIR, mappings)
+    (mappings / "broken.yml").write_text("folder: broken\ncolumns: [", encoding="utf-8")
+    monkeypatch.setattr(feed_mapping, "MAPPINGS_DIR", mappings)
+    assert {"broken", "gongan"} <= set(discover_folders())
+    (landing / "gongan").mkdir(parents=True)
+    summaries = load_all(conn, landing, RUN_DATE, folders=["broken", "gongan"])
+    assert [(s.folder, s.status) for s in summaries] == [("broken", "failed")]
 
 
 def test_staging_model_repeats_the_mapping_key_and_columns():
