@@ -12,7 +12,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export SCARF_ANALYTICS := false
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: run test test-pg15 test-stack lint bench docs lock clean
+.PHONY: run test test-pg15 test-stack lint bench docs feeds lock clean
 
 $(STAMP): requirements.lock
 	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install -q uv==0.13.8)
@@ -49,6 +49,12 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m local.docs
+
+# dbt files generated from ingest/feeds/mappings/*.yml (sources, staging models, signal
+# feeds, cadence seed): run after adding or changing a mapping; tests/feeds fail until then.
+feeds: $(STAMP)
+	$(PY) -m ingest.feeds.dbt_codegen
+	$(PY) -m reports.feed_cadence
 
 lock:
 	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install -q uv==0.13.8)

@@ -1,7 +1,8 @@
 """Department, fund and consumption feeds: config-driven file readers and a COPY loader.
 
 - mappings/<folder>.yml  one mapping per landing folder (headers, types, required columns)
-- mapping.py             loads those files
+- mapping.py             loads those files; FOLDERS is discovered from them
+- dbt_codegen.py         writes the feeds' dbt sources and staging models (`make feeds`)
 - reader.py              streams rows out of CSV/XLSX files (encoding, header row, junk rows)
 - normalize.py           turns cell values into typed values, or a reason to reject the row
 - tables.py              raw.feed_<folder> tables, built from the mappings

@@ -1,7 +1,8 @@
 """Feed mappings: one YAML file per landing folder says which header means which column.
 
 A site whose headers differ edits the YAML (add a header synonym, relax `required`),
-not the code. See mappings/README.md for the format.
+not the code. See mappings/README.md for the format. The landing folders are the mapping
+files (FOLDERS); ingest.feeds.dbt_codegen writes their dbt sources and staging models.
 """
 from __future__ import annotations
 
@@ -16,13 +17,6 @@ from ingest.feeds.normalize import header_key
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 
-# Landing folders in load order: department feeds (CONTRACT §2), then funds/consumption (§3).
-FOLDERS = (
-    "yibao", "minzheng", "canlian", "gongan", "jiaoyu", "zhujian", "shuili", "renshe",
-    "fund_allocation", "fund_project", "fund_payment", "project_beneficiary",
-    "consumption_supplier", "consumption_product", "consumption_sale",
-)
-
 TYPES = {
     # mapping type -> PostgreSQL type of the raw column
     "text": "text",
@@ -36,6 +30,8 @@ TYPES = {
     "enum": "text",
     "bool_shi_fou": "boolean",
 }
+
+CADENCES = ("daily", "weekly", "on_change")   # expected delivery rhythm (FRESH-02, feed completeness)
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _RESERVED = {"load_batch_id", "file_date", "line_no", "extra"}
@@ -75,6 +71,10 @@ class Mapping:
     description: str
     columns: tuple[Column, ...]
     business_key: tuple[str, ...] = ()
+    cadence: str = "daily"
+    daily_load: bool = True           # false: another step loads it (followup: verification)
+    source_dept: str | None = None    # a department signal feed: its int_dept_signals label
+    health_data: bool = False         # PIPL health details: fct_dept_signal withholds them
 
     @functools.cached_property
     def header_index(self) -> dict[str, Column]:
@@ -168,9 +168,14 @@ def _column(folder: str, raw: dict) -> Column:
     )
 
 
+def load_mapping(folder: str, mappings_dir: Path | None = None) -> Mapping:
+    """The mapping of one landing folder (default directory: MAPPINGS_DIR, read at call time)."""
+    return _load_mapping(folder, Path(mappings_dir or MAPPINGS_DIR))
+
+
 @functools.lru_cache(maxsize=None)
-def load_mapping(folder: str, mappings_dir: Path = MAPPINGS_DIR) -> Mapping:
-    path = Path(mappings_dir) / f"{folder}.yml"
+def _load_mapping(folder: str, mappings_dir: Path) -> Mapping:
+    path = mappings_dir / f"{folder}.yml"
     with open(path, encoding="utf-8") as fh:
         raw = yaml.safe_load(fh)
     if raw.get("folder") != folder:
@@ -183,6 +188,33 @@ def load_mapping(folder: str, mappings_dir: Path = MAPPINGS_DIR) -> Mapping:
     unknown = set(key) - set(names)
     if unknown:
         raise ValueError(f"{path}: business_key names unknown columns {sorted(unknown)}")
+    cadence = str(raw.get("cadence", "daily"))
+    if cadence not in CADENCES:
+        raise ValueError(f"{path}: cadence {cadence!r} not in {CADENCES}")
     return Mapping(folder=folder, department=raw.get("department", folder),
                    description=raw.get("description", folder), columns=columns,
-                   business_key=key)
+                   business_key=key, cadence=cadence,
+                   daily_load=bool(raw.get("daily_load", True)),
+                   source_dept=raw.get("source_dept"),
+                   health_data=bool(raw.get("health_data", False)))
+
+
+def discover_folders(mappings_dir: Path | None = None, *, daily_only: bool = True) -> tuple[str, ...]:
+    """Landing folders, one per `<folder>.yml`, in name order; by default only those the daily
+    feed load reads (a mapping with `daily_load: false` is loaded by its own step)."""
+    paths = sorted(Path(mappings_dir or MAPPINGS_DIR).glob("*.yml"))
+    return tuple(p.stem for p in paths if not daily_only or _daily_load(p))
+
+
+def _daily_load(path: Path) -> bool:
+    """Only the one key, so a broken mapping still names its folder: load_all then records
+    that folder's failure instead of every folder failing at import."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return True
+    return not isinstance(raw, dict) or bool(raw.get("daily_load", True))
+
+
+# The folders the daily feed load reads (CONTRACT §2 department feeds, §3 funds/consumption).
+FOLDERS = discover_folders()

@@ -1,9 +1,10 @@
 -- Department signals for BI. PIPL: medical settlements (医保) and disability certificates (残联)
--- are health details, so for those the type, grade and amount are withheld here; the rules
--- read them from intermediate.int_dept_signals_linked, which BI roles cannot see.
+-- are health details (their mappings say `health_data: true`), so for those the type, grade
+-- and amount are withheld here; the rules read them from intermediate.int_dept_signals_linked,
+-- which BI roles cannot see.
 with signals as (
     select *,
-           (source in ('yibao', 'canlian') or source_dept in ('医保', '残联')) as is_health_signal
+           {{ is_health_signal('source', 'source_dept') }} as is_health_signal
     from {{ ref('int_dept_signals_linked') }}
 )
 
