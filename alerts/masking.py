@@ -106,6 +106,8 @@ def mask_text(text: str | None) -> str:
         return ""
     text = str(text)
     folded = text.translate(_FULLWIDTH) if _NEEDS_FOLDING.search(text) else text
-    for pattern, fn in ((_ID18, _mask_id18), (_ID15, _mask_id15), (_PHONE, _mask_phone)):
+    # phones before 15-digit IDs: `0086 13000501000` is 15 digits whose middle reads as a date;
+    # no province code starts with 86 or 00, so a country prefix means a phone
+    for pattern, fn in ((_ID18, _mask_id18), (_PHONE, _mask_phone), (_ID15, _mask_id15)):
         text, folded = _sub(pattern, fn, text, folded)
     return text

@@ -83,7 +83,7 @@ def _context(exc: BaseException) -> dict:
 
 def test_broken_source_emails_the_engineers(fresh_db_url, routing_file, smtp_server, tmp_path, monkeypatch):
     from alerts import engineers as notify
-    from alerts import steps
+    from pipeline import steps
 
     # break the platform source on purpose: the real step refuses to run without its endpoint
     monkeypatch.setenv("WAREHOUSE_URL", fresh_db_url)

@@ -35,8 +35,10 @@ def _new_db(server_url: str) -> str:
     return f"{server_url}/{name}"
 
 
-def run_pipeline(province: Path, url: str, gx_dir: Path, run_date: dt.date = RUN_DATE) -> None:
-    """Every daily step for run_date, as the DAG runs them, into the database at url."""
+def run_pipeline(province: Path, url: str, gx_dir: Path, run_date: dt.date = RUN_DATE,
+                 redeliver: bool = True) -> None:
+    """Every daily step for run_date, as the DAG runs them, into the database at url (then,
+    with `redeliver`, the province's later deliveries)."""
     from core import warehouse
     from expectations.validate import run_rules
     from ingest.feeds.load import load_all as load_feeds
@@ -56,7 +58,7 @@ def run_pipeline(province: Path, url: str, gx_dir: Path, run_date: dt.date = RUN
             load_feeds(conn, landing, run_date)
             # later deliveries: identical bytes load nothing, a corrected file replaces its day
             redelivery = province / "landing_redelivery"
-            if redelivery.exists():
+            if redeliver and redelivery.exists():
                 for f in redelivery.rglob("*.*"):
                     target = landing / f.relative_to(redelivery)
                     target.parent.mkdir(parents=True, exist_ok=True)
