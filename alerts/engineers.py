@@ -15,9 +15,11 @@ import logging
 import os
 import re
 import traceback
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import formatdate, make_msgid
 
+from alerts.headers import checked_address, header_text
 from core.settings import outbox_dir
 
 log = logging.getLogger(__name__)
@@ -71,16 +73,23 @@ def failure_facts(context) -> dict:
     }
 
 
+def new_message(subject: str, sender, engineers) -> EmailMessage:
+    """An e-mail to the engineers with safe, single-line headers (alerts.headers)."""
+    msg = EmailMessage()
+    msg["Subject"] = header_text(subject, limit=250)
+    msg["From"] = Address(display_name=header_text(sender.name, 80), addr_spec=checked_address(sender.email))
+    msg["To"] = [Address(display_name=header_text(e.name, 80), addr_spec=checked_address(e.email))
+                 for e in engineers]
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=sender.email.split("@")[-1])
+    return msg
+
+
 def build_failure_message(facts: dict, sender, engineers) -> EmailMessage:
     f = facts
     task = f"{f['dag_id']}.{f['task_id']}" + (f"[{f['map_index']}]" if f["map_index"] is not None else "")
-    msg = EmailMessage()
-    msg["Subject"] = f"【数据平台故障】{task} 重试后仍失败（{f['run_id']}）"
-    msg["From"] = formataddr((sender.name, sender.email))
-    msg["To"] = ", ".join(formataddr((e.name, e.email)) for e in engineers)
-    msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = make_msgid(domain=sender.email.split("@")[-1])
-    msg["X-FPR-Failure"] = f"{f['dag_id']}.{f['task_id']}"
+    msg = new_message(f"【数据平台故障】{task} 重试后仍失败（{f['run_id']}）", sender, engineers)
+    msg["X-FPR-Failure"] = header_text(f"{f['dag_id']}.{f['task_id']}")
     tries = f"{f['try_number']}" + (f"（最多重试 {f['max_tries']} 次）" if f["max_tries"] is not None else "")
     lines = [("任务", task), ("运行", f["run_id"]), ("逻辑日期", f["logical_date"]), ("尝试次数", tries),
              ("主机", f["hostname"]), ("日志", f["log_url"]),

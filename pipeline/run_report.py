@@ -13,9 +13,9 @@ import datetime as dt
 import html
 import logging
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
 
 from alerts import engineers as notify
+from alerts.headers import header_text
 
 log = logging.getLogger(__name__)
 DATA_PROBLEM = "数据未能装载"   # a delivery that could not be loaded: the data's problem, not the pipeline's
@@ -132,13 +132,9 @@ def day_problems(conn, run_id: str, run_date: dt.date, outcomes: dict[str, dict 
 
 def build_report(dag_id: str, run_id: str, run_date: dt.date, problems: list[str],
                  first_error: str | None, sender, engineers) -> EmailMessage:
-    msg = EmailMessage()
-    msg["Subject"] = f"【数据平台运行报告】{dag_id} {run_date} 有 {len(problems)} 项问题需要处理"
-    msg["From"] = formataddr((sender.name, sender.email))
-    msg["To"] = ", ".join(formataddr((e.name, e.email)) for e in engineers)
-    msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = make_msgid(domain=sender.email.split("@")[-1])
-    msg["X-FPR-Run-Report"] = run_id
+    msg = notify.new_message(f"【数据平台运行报告】{dag_id} {run_date} 有 {len(problems)} 项问题需要处理",
+                             sender, engineers)
+    msg["X-FPR-Run-Report"] = header_text(run_id)
     intro = (f"运行 {run_id}（运行日期 {run_date}）结束时有以下问题。其余数据、规则和督导摘要已照常处理；"
              "下列各项在修复并重跑前不会自动恢复。")
     detail = f"\n\n首个失败的错误详情：\n{first_error}" if first_error else ""

@@ -5,10 +5,20 @@ import datetime as dt
 import logging
 import os
 
-from core import warehouse
-from core.settings import Settings
-
 log = logging.getLogger(__name__)
+
+
+# The DAG file imports this module at parse time: the warehouse driver and settings load lazily.
+def _connect():
+    from core import warehouse
+
+    return warehouse.connect()
+
+
+def _settings():
+    from core.settings import Settings
+
+    return Settings.from_env()
 
 
 def resolve_run_date(param: str | None, logical_or_run_after) -> str:
@@ -62,11 +72,11 @@ def ingest_platform(run_date: dt.date) -> dict:
     from ingest.platform.load import PlatformLoadError, load_all
 
     resolve_warehouse_url()
-    s = Settings.from_env()
+    s = _settings()
     if not (s.platform_base_url and s.platform_client_id and s.platform_client_secret):
         raise RuntimeError("平台接口未配置：请设置 PLATFORM_BASE_URL / PLATFORM_CLIENT_ID / PLATFORM_CLIENT_SECRET")
     client = PlatformClient(s.platform_base_url, s.platform_client_id, s.platform_client_secret)
-    with warehouse.connect() as conn:
+    with _connect() as conn:
         later = _later_platform_run(conn, run_date)
         if later:   # the platform only serves its current state: it is not this date's state
             log.warning("运行日期 %s 早于已拉取的 %s：补跑不拉取平台当前数据", run_date, later)
@@ -96,8 +106,8 @@ def ingest_feeds(run_date: dt.date, folders: list[str] | None = None) -> dict:
     from ingest.feeds.load import load_all
 
     resolve_warehouse_url()
-    s = Settings.from_env()
-    with warehouse.connect() as conn:
+    s = _settings()
+    with _connect() as conn:
         summaries = load_all(conn, s.landing_dir, run_date, folders=folders)
     for f in summaries:
         if f.status == "failed":
@@ -173,8 +183,8 @@ def send_alerts(run_date: dt.date) -> dict:
     from expectations import dq_store
 
     resolve_warehouse_url()
-    s = Settings.from_env()
-    with warehouse.connect() as conn:
+    s = _settings()
+    with _connect() as conn:
         dq_store.ensure_dq_schema(conn)
         if dq_store.is_catch_up(conn, run_date):
             later = dq_store.latest_run_date(conn)
@@ -190,7 +200,7 @@ def grant_bi_access() -> str | None:
     from pipeline.bi_access import ensure_bi_reader
 
     resolve_warehouse_url()
-    with warehouse.connect() as conn:
+    with _connect() as conn:
         return ensure_bi_reader(conn)
 
 
