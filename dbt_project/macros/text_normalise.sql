@@ -65,7 +65,12 @@ case when {{ expr }} is null or {{ expr }} = '' then null
   * power(sin(radians(({{ lon2 }}) - ({{ lon1 }})) / 2), 2))))
 {%- endmacro %}
 
-{# The run's logical date as a SQL date literal. #}
+{# The run's logical date as a SQL date literal. No default: a hand run without
+   `--vars "{run_date: 'YYYY-MM-DD'}"` fails loudly instead of computing some other day. #}
 {% macro run_date() -%}
-date '{{ var("run_date") }}'
+{%- set value = var("run_date", none) -%}
+{%- if value is none and execute -%}
+{{ exceptions.raise_compiler_error("未提供运行日期：请用 --vars \"{run_date: 'YYYY-MM-DD'}\" 运行 dbt（流水线会自动传入）") }}
+{%- endif -%}
+date '{{ value or "1970-01-01" }}'
 {%- endmacro %}

@@ -3,6 +3,7 @@ the documented one, nobody but the pipeline login can use it, and rotation rebui
 (joins and rules unchanged) and leaves no trace of the old key in the database or its files."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import psycopg
@@ -18,7 +19,7 @@ def _h(key: str, id_number: str) -> str:
 def test_dbt_refuses_to_build_without_the_key(fresh_db_url):
     from pipeline.dbt import invoke
 
-    out = invoke(["compile", "--quiet", "--select", "dim_person"], fresh_db_url)
+    out = invoke(["compile", "--quiet", "--select", "dim_person"], fresh_db_url, dt.date(2026, 11, 28))
     assert not out.success
     messages = str(out.error) + " ".join(out.messages.values())
     assert "个人信息哈希密钥未安装" in messages, messages
@@ -128,3 +129,4 @@ def test_rotation_rebuilds_hashes_keeps_joins_and_forgets_the_old_key(pii_db, mo
         # an old hash is nowhere either (marts, intermediate, dq)
         sample = min(old_hashes)
         assert _places_holding(conn, sample) == []
+
