@@ -108,7 +108,7 @@ def _vars(run_date: dt.date | None, extra: dict | None) -> list[str]:
 
 
 def invoke(args: list[str], url: str, run_date: dt.date | None = None,
-           extra_vars: dict | None = None) -> DbtOutcome:
+           extra_vars: dict | None = None, project_dir: Path | None = None) -> DbtOutcome:
     """Invoke dbt; never raises for a failing node: the outcome says what failed."""
     from dbt.cli.main import dbtRunner
 
@@ -116,7 +116,7 @@ def invoke(args: list[str], url: str, run_date: dt.date | None = None,
     os.environ[SECRET_ENV] = password
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    cmd = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(profiles_dir),
+    cmd = [*args, "--project-dir", str(project_dir or DBT_PROJECT_DIR), "--profiles-dir", str(profiles_dir),
            *_vars(run_date, extra_vars)]
     try:
         res = dbtRunner().invoke(cmd)
