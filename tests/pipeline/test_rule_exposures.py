@@ -10,6 +10,8 @@ from expectations import exposures
 def test_committed_exposures_follow_the_catalog():
     assert exposures.EXPOSURES_FILE.read_text(encoding="utf-8") == exposures.render(), \
         "规则目录已变：请运行 make feeds（python -m expectations.exposures）并提交"
+    assert exposures.RULES_MD.read_text(encoding="utf-8") == exposures.render_rules_md(), \
+        "规则目录已变：请运行 make feeds 并提交 RULES.md"
 
 
 def test_renaming_a_model_a_rule_reads_fails_the_parse(tmp_path, fresh_db_url):
