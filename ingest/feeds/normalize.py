@@ -208,6 +208,8 @@ def _decimal(value, label: str, what: str) -> Decimal:
         if not math.isfinite(value):
             raise RowRejected(f"{label}“{value}”不是{what}")
         return Decimal(repr(value))
+    if not isinstance(value, str):   # a date or time cell in a number column
+        raise RowRejected(f"{label}“{cell_text(value)}”不是{what}")
     if len(value) > _MAX_TEXT_DIGITS:
         raise RowRejected(f"{label}“{_short(value)}”不是{what}（共{len(value)}个字符，过长）")
     try:

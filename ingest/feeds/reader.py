@@ -486,6 +486,23 @@ def _surely_not_empty(text: str) -> bool:
     return "\u4e00" <= c <= "\u9fff" or (c.isascii() and c.isalnum())
 
 
+_YMD_SEP = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")
+_YMD_CN = re.compile(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日?")
+_YMD_DIGITS = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
+
+
+def _fast_date(cell: str):
+    """A plainly written date (what parse_date reads the same way), else None."""
+    m = _YMD_SEP.fullmatch(cell) or _YMD_DIGITS.fullmatch(cell) or _YMD_CN.fullmatch(cell)
+    if m is None:
+        return None
+    try:
+        value = _DATE(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+    return value if _MIN_DATE <= value <= _MAX_DATE else None
+
+
 def _converter(col: Column, mapping: Mapping, epoch: dt.datetime):
     """cell -> typed value (or RowRejected), for one column of one file."""
     def general(cell):
@@ -500,6 +517,8 @@ def _converter(col: Column, mapping: Mapping, epoch: dt.datetime):
                     return None
                 if text.isascii() or _surely_not_empty(text):
                     return text
+            elif cell is None:
+                return None
             return general(cell)
     elif t == "code":
         pattern = re.compile(col.pattern) if col.pattern else None
@@ -513,17 +532,28 @@ def _converter(col: Column, mapping: Mapping, epoch: dt.datetime):
                         text = text.upper()
                     if pattern is None or pattern.fullmatch(text):
                         return text
+            elif cell is None:
+                return None
             return general(cell)
     elif t == "id_number":
+        id_shape, squeeze = nz._ID.fullmatch, nz.squeeze
+
         def conv(cell):
-            if type(cell) is str and len(cell) == 18 and cell.isascii():
-                if cell[:17].isdigit() and (cell[17].isdigit() or cell[17] in "Xx"):
-                    return cell.upper()
+            if type(cell) is str:
+                if not cell:
+                    return None
+                text = ("".join(cell.split()) if cell.isascii() else squeeze(cell)).lstrip("'").upper()
+                if id_shape(text):
+                    return text
+            elif cell is None:
+                return None
             return general(cell)
     elif t == "date":
         def conv(cell):
             tc = type(cell)
             if tc is str:
+                if not cell:
+                    return None
                 if len(cell) == 10 and cell[4] == "-" and cell[7] == "-" and cell.isascii():
                     y, m, d = cell[:4], cell[5:7], cell[8:]
                     if y.isdigit() and m.isdigit() and d.isdigit():
@@ -533,6 +563,9 @@ def _converter(col: Column, mapping: Mapping, epoch: dt.datetime):
                             return general(cell)
                         if _MIN_DATE <= value <= _MAX_DATE:
                             return value
+                value = _fast_date(cell)
+                if value is not None:
+                    return value
             elif tc is _DATETIME:
                 value = cell.date()
                 if _MIN_DATE <= value <= _MAX_DATE:
@@ -540,22 +573,45 @@ def _converter(col: Column, mapping: Mapping, epoch: dt.datetime):
             elif tc is _DATE:
                 if _MIN_DATE <= cell <= _MAX_DATE:
                     return cell
+            elif cell is None:
+                return None
             return general(cell)
     elif t in ("money_yuan", "money_wan", "numeric"):
         plain = {"money_yuan": _PLAIN_DECIMAL, "money_wan": _PLAIN_WAN,
                  "numeric": _PLAIN_NUMBER}[t].fullmatch
+        suffix = {"money_yuan": ("元",), "money_wan": ("万元", "万")}.get(t, ())
         Decimal = nz.Decimal
 
         def conv(cell):
-            if type(cell) is str and plain(cell):
-                return Decimal(cell)
+            if type(cell) is str:
+                if not cell:
+                    return None
+                if plain(cell):
+                    return Decimal(cell)
+                text = cell
+                for unit in suffix:   # the column's own unit written out
+                    if text.endswith(unit):
+                        text = text[:-len(unit)]
+                        break
+                if "," in text:
+                    text = text.replace(",", "")
+                if plain(text):
+                    return Decimal(text)
+            elif cell is None:
+                return None
             return general(cell)
     elif t == "integer":
         def conv(cell):
-            if type(cell) is str and cell.isdigit() and len(cell) <= 9 and cell.isascii():
-                return int(cell)
-            if type(cell) is int and -nz.INT4_MAX <= cell <= nz.INT4_MAX:
-                return cell
+            if type(cell) is str:
+                if not cell:
+                    return None
+                if cell.isdigit() and len(cell) <= 9 and cell.isascii():
+                    return int(cell)
+            elif type(cell) is int:
+                if -nz.INT4_MAX <= cell <= nz.INT4_MAX:
+                    return cell
+            elif cell is None:
+                return None
             return general(cell)
     elif t == "enum":
         fast = {}
@@ -564,22 +620,27 @@ def _converter(col: Column, mapping: Mapping, epoch: dt.datetime):
                 target = col.aliases.get(text, text)
                 if target in col.values:
                     fast[text] = target
+        fast[""] = None
         lookup = fast.get
 
         def conv(cell):
             if type(cell) is str:
-                value = lookup(cell)
-                if value is not None:
+                value = lookup(cell, lookup)
+                if value is not lookup:
                     return value
+            elif cell is None:
+                return None
             return general(cell)
     elif t == "bool_shi_fou":
-        fast = {"是": True, "否": False}
+        fast = {"是": True, "否": False, "": None}
 
         def conv(cell):
             if type(cell) is str:
-                value = fast.get(cell)
-                if value is not None:
+                value = fast.get(cell, fast)
+                if value is not fast:
                     return value
+            elif cell is None:
+                return None
             return general(cell)
     else:
         conv = general
