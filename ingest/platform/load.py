@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import tempfile
-from dataclasses import dataclass
 import re
-from typing import Any, Iterable
+import tempfile
+import threading
+from dataclasses import dataclass
+from queue import Empty, Full, Queue
+from typing import Any, Iterable, Iterator
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -164,29 +166,108 @@ class _Pulled:
     watermark: dt.datetime | None = None
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    """A value as a field of COPY's text format."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
+_PREFETCH_PAGES = 2
+
+
+def _prefetched(pages: Iterator[Any]) -> Iterator[Any]:
+    """The pages of `pages`, fetched by a thread of their own up to _PREFETCH_PAGES ahead,
+    so the next page is on its way while this one is checked. Errors arrive in order."""
+    queue: Queue = Queue(_PREFETCH_PAGES)
+    stop = threading.Event()
+    done = object()
+
+    def fetch():
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        queue.put((page, None), timeout=0.2)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((done, None))
+        except BaseException as exc:   # handed to the consumer, raised there
+            queue.put((done, exc))
+
+    thread = threading.Thread(target=fetch, name="platform-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            page, exc = queue.get()
+            if page is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield page
+    finally:
+        stop.set()
+        while thread.is_alive():   # unblock a producer waiting on a full queue
+            try:
+                queue.get_nowait()
+            except Empty:
+                pass
+            thread.join(timeout=0.05)
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
+
+
 def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, good, bad) -> _Pulled:
-    """Page through a resource: checked rows to `good`, rejects to `bad` (JSON lines)."""
+    """Page through a resource: checked rows to `good` as lines of COPY text (record_id,
+    updated_at, is_deleted, payload; load_batch_id is put in front when landing), rejects
+    and field warnings to `bad` (JSON lines). Each item is JSON-encoded once, for its payload."""
     pulled, seen = _Pulled(), set()
-    for page in client.iter_pages(res.name, since):
+    write_good, write_bad = good.write, bad.write
+    for page in _prefetched(client.iter_pages(res.name, since)):
         pulled.pages += 1
         if page.number == 1:
             pulled.watermark, pulled.total = page.server_time, page.total
+        lines = []
         for item in page.items:
             pulled.position += 1
             try:
                 record_id, updated_at, deleted, payload, warnings = _check_item(res, item)
             except (MissingKey, ValueError) as exc:
-                bad.write(json.dumps(["r", pulled.position, _reject_text(item), str(exc)],
+                write_bad(json.dumps(["r", pulled.position, _reject_text(item), str(exc)],
                                      ensure_ascii=False) + "\n")
                 continue
             for name, original, reason in warnings:
-                bad.write(json.dumps(["w", pulled.position, name, original, reason],
+                write_bad(json.dumps(["w", pulled.position, name, original, reason],
                                      ensure_ascii=False) + "\n")
-            if (record_id, updated_at) in seen:
+            key = (record_id, updated_at)
+            if key in seen:
                 pulled.duplicates += 1
-            seen.add((record_id, updated_at))
-            good.write(json.dumps([record_id, updated_at.isoformat(), deleted, payload], ensure_ascii=False) + "\n")
+            else:
+                seen.add(key)
+            lines.append(f"{_copy_text(record_id)}\t{updated_at.isoformat()}\t"
+                         f"{'t' if deleted else 'f'}\t{_copy_text(payload)}\n")
+        write_good("".join(lines))
     return pulled
+
+
+def _land(batch, table: str, good) -> int:
+    """COPY the spooled rows into table under this batch (the spool is already COPY text)."""
+    prefix = f"{batch.batch_id}\t"
+    n = 0
+    with batch.conn.cursor().copy(
+            f"copy {table} (load_batch_id, {', '.join(COLUMNS)}) from stdin") as cp:
+        while lines := good.readlines(1 << 20):
+            n += len(lines)
+            cp.write(prefix + prefix.join(lines))
+    batch.rows_loaded += n
+    return n
 
 
 SHORT_PULL_RETRIES = 2   # pulls repeated when fewer items than `total` arrived
@@ -252,7 +333,7 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{SOURCE}:{resource}",))
             batch.watermark = pull.watermark
             good.seek(0)
-            batch.copy_rows(res.table, COLUMNS, (json.loads(line) for line in good))
+            _land(batch, res.table, good)
             bad.seek(0)
             for line in bad:
                 kind, *entry = json.loads(line)
