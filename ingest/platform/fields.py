@@ -98,7 +98,17 @@ def _date(name: str, v: Any) -> str | None:
     return f"字段 {name} 不是合法日期（收到 {shown(v)}），应为 YYYY-MM-DD 格式的真实日期"
 
 
+_PLAIN_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+08:00")
+
+
 def _datetime(name: str, v: Any) -> str | None:
+    # the common case: whole seconds in Beijing time, a year far from the ends of the range
+    if type(v) is str and len(v) == 25 and _PLAIN_DATETIME.fullmatch(v) and "0001" < v[:4] < "9999":
+        try:
+            dt.datetime.fromisoformat(v)
+            return None
+        except ValueError:
+            pass
     if isinstance(v, str) and _DATETIME_RE.fullmatch(v):
         try:
             t = dt.datetime.fromisoformat(v)
@@ -176,12 +186,17 @@ CHECKS: dict[FieldType, Callable[[str, Any], str | None]] = {
 }
 
 
-Checks = tuple[tuple[str, Callable[[str, Any], "str | None"], bool, bool], ...]
+Checks = tuple[tuple[str, Callable[[str, Any], "str | None"], bool, int], ...]
+
+# how field_problems treats a non-null value before calling its check
+_CALL, _TEXT, _BOOL, _NUMBER, _INTEGER = range(5)
+_KINDS = {FieldType.TEXT: _TEXT, FieldType.BOOLEAN: _BOOL, FieldType.NUMBER: _NUMBER,
+          FieldType.INTEGER: _INTEGER}
 
 
 def compile_checks(fields: dict[str, Field]) -> Checks:
-    """(name, check, required, is_text) per field, for a fast loop over items."""
-    return tuple((name, CHECKS[f.type], f.required, f.type is FieldType.TEXT)
+    """(name, check, required, kind) per field, for a fast loop over items."""
+    return tuple((name, CHECKS[f.type], f.required, _KINDS.get(f.type, _CALL))
                  for name, f in fields.items())
 
 
@@ -189,17 +204,27 @@ def field_problems(checks: Checks, item: dict) -> list[tuple[str, bool, str]]:
     """(field, required, reason) for every field that breaks the table ([] if none)."""
     problems = []
     get = item.get
-    for name, check, required, is_text in checks:
+    for name, check, required, kind in checks:
         v = get(name)
         if v is None:
             if required:
                 problems.append((name, True, f"缺少必填字段 {name}（为空）"))
             continue
-        if type(v) is str:
+        tv = type(v)
+        if tv is str:
             if required and not v.strip():
                 problems.append((name, True, f"缺少必填字段 {name}（为空字符串）"))
                 continue
-            if is_text:  # the common case, without a call
+            if kind == _TEXT:  # the common cases, without a call
+                continue
+        elif kind == _BOOL:
+            if v is True or v is False:
+                continue
+        elif kind == _NUMBER:
+            if tv is float and v - v == 0.0:   # finite
+                continue
+        elif kind == _INTEGER:
+            if tv is int and _INT_MIN <= v <= _INT_MAX:
                 continue
         reason = check(name, v)
         if reason is not None:

@@ -127,6 +127,9 @@ def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool, str, 
     return record_id, updated_at, deleted, payload, warnings
 
 
+_PAYLOAD_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)   # made once, not per item
+
+
 def _payload_json(item: dict) -> str:
     """The item as JSON text PostgreSQL's jsonb accepts (else ValueError with a reason).
 
@@ -134,7 +137,7 @@ def _payload_json(item: dict) -> str:
     jsonb or UTF-8 refuse: left in, one such item (even in an unknown field) would fail the
     COPY and with it the whole batch."""
     try:
-        text = json.dumps(item, ensure_ascii=False, allow_nan=False)
+        text = _PAYLOAD_ENCODER.encode(item)
     except ValueError:
         raise ValueError("条目含有 NaN 或 Infinity，不是合法的 JSON 数值") from None
     if "\\u0000" in text and _NUL_ESCAPE.search(text):
