@@ -94,7 +94,7 @@ def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool, str, 
     only its key and updated_at: whatever else is wrong with it, the deletion still lands."""
     if not isinstance(item, dict):
         raise ValueError(f"条目不是 JSON 对象（收到 {type(item).__name__}）")
-    record_id = res.record_id(item)
+    record_id = _record_id(res, item)
     if item.get("updated_at") in (None, ""):
         raise ValueError("缺少 updated_at")
     updated_at = parse_time(item["updated_at"])
@@ -104,12 +104,12 @@ def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool, str, 
     if not isinstance(deleted, bool):
         raise ValueError(f"is_deleted 不是布尔值：{deleted!r}")
     problems = res.field_problems(item)
-    fatal = [reason for name, required, reason in problems
-             if name in res.key or (required and not deleted)]
-    if fatal:
-        raise ValueError("；".join(fatal))
     warnings = []
     if problems:
+        fatal = [reason for name, required, reason in problems
+                 if name in res.key or (required and not deleted)]
+        if fatal:
+            raise ValueError("；".join(fatal))
         item = dict(item)
         for name, _, reason in problems:
             warnings.append((name, None if item.get(name) is None else shown(item[name], 200),
@@ -125,6 +125,17 @@ def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool, str, 
                                  "is_deleted": True})
         warnings.append(("payload", None, f"{exc}；删除记录只保留了主键和 updated_at"))
     return record_id, updated_at, deleted, payload, warnings
+
+
+def _record_id(res: Resource, item: dict) -> str:
+    """Resource.record_id, without its loop for the common one-field text key."""
+    if len(res.key) == 1:
+        value = item.get(res.key[0])
+        if type(value) is str:
+            value = value.strip()
+            if value:
+                return value
+    return res.record_id(item)
 
 
 _PAYLOAD_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)   # made once, not per item
