@@ -20,7 +20,7 @@ from typing import Any, Iterable, Iterator
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from ingest.batches import open_batch, record_failed_batch
+from ingest.batches import open_batch
 from ingest.warehouse import ensure_raw_schema
 
 from .client import PlatformClient, PlatformError, parse_time
@@ -176,6 +176,7 @@ class _Pulled:
     position: int = 0        # items received
     duplicates: int = 0      # exact repeats (same key and updated_at) among them
     pages: int = 0
+    loaded: int = 0          # rows written
     total: int | None = None
     watermark: dt.datetime | None = None
 
@@ -238,12 +239,13 @@ def _prefetched(pages: Iterator[Any]) -> Iterator[Any]:
             close()
 
 
-def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, good, bad) -> _Pulled:
-    """Page through a resource: checked rows to `good` as lines of COPY text (record_id,
-    updated_at, is_deleted, payload; load_batch_id is put in front when landing), rejects
-    and field warnings to `bad` (JSON lines). Each item is JSON-encoded once, for its payload."""
+def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, write_rows,
+          bad) -> _Pulled:
+    """Page through a resource: each page's checked rows to write_rows(lines), as lines of
+    COPY text (record_id, updated_at, is_deleted, payload); rejects and field warnings to
+    `bad` (JSON lines). Each item is JSON-encoded once, for its payload."""
     pulled, seen = _Pulled(), set()
-    write_good, write_bad = good.write, bad.write
+    write_bad = bad.write
     for page in _prefetched(client.iter_pages(res.name, since)):
         pulled.pages += 1
         if page.number == 1:
@@ -267,21 +269,10 @@ def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, good
                 seen.add(key)
             lines.append(f"{_copy_text(record_id)}\t{updated_at.isoformat()}\t"
                          f"{'t' if deleted else 'f'}\t{_copy_text(payload)}\n")
-        write_good("".join(lines))
+        if lines:
+            write_rows(lines)
+            pulled.loaded += len(lines)
     return pulled
-
-
-def _land(batch, table: str, good) -> int:
-    """COPY the spooled rows into table under this batch (the spool is already COPY text)."""
-    prefix = f"{batch.batch_id}\t"
-    n = 0
-    with batch.conn.cursor().copy(
-            f"copy {table} (load_batch_id, {', '.join(COLUMNS)}) from stdin") as cp:
-        while lines := good.readlines(1 << 20):
-            n += len(lines)
-            cp.write(prefix + prefix.join(lines))
-    batch.rows_loaded += n
-    return n
 
 
 SHORT_PULL_RETRIES = 2   # pulls repeated when fewer items than `total` arrived
@@ -291,17 +282,33 @@ def _short(pull: _Pulled) -> bool:
     return pull.total is not None and pull.position - pull.duplicates < pull.total
 
 
-def _pull_complete(client: PlatformClient, res: Resource, since: dt.datetime | None,
-                   good, bad, retries: int) -> _Pulled:
-    """_pull, repeated while the platform sends fewer distinct items than its `total`
-    (CONTRACT §1: total counts every matching item). Still short after `retries` repeats:
-    PlatformShortPull, so no batch succeeds and the watermark stays where it was."""
+class _ShortAttempt(Exception):
+    pass
+
+
+def _pull_complete(conn, batch, client: PlatformClient, res: Resource, since: dt.datetime | None,
+                   bad, retries: int) -> _Pulled:
+    """_pull straight into COPY (the database stores one page while the next is fetched and
+    checked), repeated while the platform sends fewer distinct items than its `total`
+    (CONTRACT §1: total counts every matching item); each attempt in a savepoint, so a short
+    one leaves no rows. Still short after `retries` repeats: PlatformShortPull, so no batch
+    succeeds and the watermark stays where it was."""
+    prefix = f"{batch.batch_id}\t"
+    statement = f"copy {res.table} (load_batch_id, {', '.join(COLUMNS)}) from stdin"
     for attempt in range(retries + 1):
-        for spool in (good, bad):
-            spool.seek(0)
-            spool.truncate()
-        pull = _pull(client, res, since, good, bad)
-        if not _short(pull):
+        bad.seek(0)
+        bad.truncate()
+        try:
+            with conn.transaction():
+                with conn.cursor().copy(statement) as cp:
+                    pull = _pull(client, res, since,
+                                 lambda lines: cp.write(prefix + prefix.join(lines)), bad)
+                if _short(pull):
+                    raise _ShortAttempt
+        except _ShortAttempt:
+            pass
+        else:
+            batch.rows_loaded += pull.loaded
             return pull
         got = pull.position - pull.duplicates
         log.warning("平台 %s：收到 %d 条，少于 total=%d（第 %d 次拉取）", res.name, got, pull.total,
@@ -333,21 +340,15 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
                 run_date=run_date)
     with conn.transaction():
         since = previous_watermark(conn, resource, run_date)
-    # Pull first, into a spool file (bounded memory), so no database transaction stays open
-    # while the platform is slow or retrying; then land the spool in one short transaction.
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as good, \
-            tempfile.TemporaryFile("w+", encoding="utf-8") as bad:
-        try:
-            pull = _pull_complete(client, res, since, good, bad, short_pull_retries)
-        except Exception as exc:
-            record_failed_batch(conn, message=str(exc), **meta)
-            raise
+    # Rows stream into COPY as pages arrive (the database works while the next page is
+    # fetched); rejects and warnings wait in a spool (bounded memory) until the COPY is done.
+    # Any failure, a short pull included, rolls the batch back and records it as failed.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as bad:
         with open_batch(conn, **meta) as batch:
             # one loader per resource at a time; reruns queue up instead of interleaving
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{SOURCE}:{resource}",))
+            pull = _pull_complete(conn, batch, client, res, since, bad, short_pull_retries)
             batch.watermark = pull.watermark
-            good.seek(0)
-            _land(batch, res.table, good)
             bad.seek(0)
             for line in bad:
                 kind, *entry = json.loads(line)
