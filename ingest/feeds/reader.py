@@ -143,24 +143,6 @@ def _check_format(path: Path) -> str:
 
 # --- CSV -------------------------------------------------------------------------------------
 
-class _LineFeeder:
-    """Hands lines to csv.reader and remembers which physical lines made each record."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.line_no = 0
-        self.lines: list[str] = []
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> str:
-        line = next(self.stream)
-        self.line_no += 1
-        self.lines.append(line)
-        return line
-
-
 def _sniff_delimiter(path: Path, encoding: str, offset: int, mapping: Mapping) -> str:
     """The delimiter that makes a header row appear in the first lines (comma by default)."""
     with _open_text(path, encoding, offset) as fh:
@@ -188,12 +170,19 @@ def _csv_records(path: Path, mapping: Mapping) -> Iterator[_Record]:
 
 def _csv_stream(path: Path, encoding: str, offset: int, delimiter: str) -> Iterator[_Record]:
     with _open_text(path, encoding, offset) as fh:
-        feeder = _LineFeeder(fh)
-        reader = csv.reader(feeder, delimiter=delimiter)
+        lines: list[str] = []   # the physical lines of the record being read
+
+        def feed():
+            for line in fh:
+                lines.append(line)
+                yield line
+
+        reader = csv.reader(feed(), delimiter=delimiter)
         pending: _Record | None = None
+        pending_raw = ""
         while True:
-            feeder.lines.clear()
-            start = feeder.line_no + 1
+            lines.clear()
+            start = reader.line_num + 1
             try:
                 cells = next(reader)
             except StopIteration:
@@ -201,20 +190,15 @@ def _csv_stream(path: Path, encoding: str, offset: int, delimiter: str) -> Itera
             except csv.Error as exc:
                 raise BatchRefused(f"CSV 格式错误（第{start}行附近：{_csv_error_text(exc)}），"
                                    f"请检查引号和分隔符后重新导出") from None
-            raw = "".join(feeder.lines)
-            record = _Record(
-                line_no=start,
-                payload=raw.rstrip("\r\n"),
-                cells=cells,
-                ends_with_newline=raw.endswith(("\n", "\r")),
-                # an unterminated quoted field swallows everything up to the end of file
-                open_quote=raw.count('"') % 2 == 1,
-            )
+            raw = lines[0] if len(lines) == 1 else "".join(lines)
             if pending is not None:
                 yield pending
-            pending = record
+            pending, pending_raw = _Record(start, raw.rstrip("\r\n"), cells), raw
         if pending is not None:
             pending.is_last = True
+            pending.ends_with_newline = pending_raw.endswith(("\n", "\r"))
+            # an unterminated quoted field swallows everything up to the end of file
+            pending.open_quote = pending_raw.count('"') % 2 == 1
             yield pending
 
 
@@ -401,7 +385,17 @@ def _header_hits(cells: list, mapping: Mapping) -> int:
 
 
 def _is_blank(cells: list) -> bool:
-    return all(nz.is_empty(c) for c in cells)
+    for c in cells:   # the first non-empty cell decides; plain ASCII without normalising
+        if c is None or c == "":
+            continue
+        if type(c) is not str:
+            return False
+        if c.isascii():
+            if c.strip():
+                return False
+        elif not nz.is_empty(c):
+            return False
+    return True
 
 
 def _is_total(cells: list) -> bool:
@@ -774,6 +768,7 @@ def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
     names = [name for name, _, _ in mapping.table_columns()]
     previous_last = None   # the last cell of the data row above (to spot a cut-off last field)
     for rec in records:
+        raw = rec._payload   # CSV: the line(s) as read, for cheap checks; XLSX: None
         epoch = epoch_box[0] if epoch_box else nz.EXCEL_EPOCH
         if rec.open_quote and rec.is_last:
             raise BatchRefused(f"文件在第{rec.line_no}行被截断（引号未闭合），文件不完整，请重新传送")
@@ -794,7 +789,7 @@ def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
                 _header_hits(rec.cells, mapping) >= mapping.header_threshold and \
                 {nz.header_key(c) for c in rec.cells if not nz.is_empty(c)} <= header_keys | set(mapping.header_index):
             continue   # the header repeated mid-file (pages glued together)
-        if _is_total(rec.cells):
+        if (raw is None or "计" in raw) and _is_total(rec.cells):
             continue
         if kind == "csv" and len(rec.cells) != header.width:
             if rec.is_last and not rec.ends_with_newline and len(rec.cells) < header.width:
@@ -813,7 +808,7 @@ def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
                     f"文件在第{rec.line_no}行最后一个字段“{nz.cell_text(rec.cells[-1])[:40]}”处被截断"
                     f"（文件末尾没有换行，且该值不完整），文件不完整，请重新传送")
         previous_last = rec.cells[-1] if rec.cells else None
-        too_long = _too_long(rec.cells)
+        too_long = _too_long(rec.cells) if raw is None or len(raw) > MAX_CELL_CHARS else None
         if too_long:
             yield FeedRow(rec.line_no, _cap(rec.payload), reason=too_long)
             continue
