@@ -13,6 +13,7 @@ import logging
 import re
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from queue import Empty, Full, Queue
 from typing import Any, Iterable, Iterator
@@ -201,20 +202,23 @@ def _prefetched(pages: Iterator[Any]) -> Iterator[Any]:
     stop = threading.Event()
     done = object()
 
+    def offer(entry) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.2)
+                return True
+            except Full:
+                continue
+        return False
+
     def fetch():
         try:
             for page in pages:
-                while not stop.is_set():
-                    try:
-                        queue.put((page, None), timeout=0.2)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
+                if not offer((page, None)):
                     return
-            queue.put((done, None))
+            offer((done, None))
         except BaseException as exc:   # handed to the consumer, raised there
-            queue.put((done, exc))
+            offer((done, exc))
 
     thread = threading.Thread(target=fetch, name="platform-prefetch", daemon=True)
     thread.start()
@@ -228,15 +232,19 @@ def _prefetched(pages: Iterator[Any]) -> Iterator[Any]:
             yield page
     finally:
         stop.set()
-        while thread.is_alive():   # unblock a producer waiting on a full queue
+        # unblock a producer waiting on a full queue; one still inside an HTTP request (the
+        # consumer stopped on an error) ends by itself after it, as a daemon
+        deadline = time.monotonic() + 1.0
+        while thread.is_alive() and time.monotonic() < deadline:
             try:
                 queue.get_nowait()
             except Empty:
                 pass
             thread.join(timeout=0.05)
-        close = getattr(pages, "close", None)
-        if close is not None:
-            close()
+        if not thread.is_alive():
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
 
 
 def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, write_rows,
