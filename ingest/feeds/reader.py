@@ -219,7 +219,7 @@ _CORRUPT_XLSX = "XLSX 文件已损坏或不完整（无法解压），可能传�
 
 
 def _open_workbook(path: Path):
-    import openpyxl   # imported here: CSV-only runs do not pay for it
+    import openpyxl  # imported here: CSV-only runs do not pay for it
 
     if not zipfile.is_zipfile(path):
         raise BatchRefused(_CORRUPT_XLSX)
