@@ -126,22 +126,24 @@ def _mtime(path: Path) -> float:
 
 def _decide(conn, folder: str, cand: _Candidate, sha: str) -> str:
     """'load', 'unchanged' or 'duplicate' for a file (see module doc)."""
-    with conn.transaction():
-        latest = conn.execute(
-            "select origin, sha256, status from raw.load_batch "
-            "where source = %s and entity = %s and file_date = %s "
-            "order by batch_id desc limit 1",
-            (folder, folder, cand.file_date)).fetchone()
-        same = conn.execute(
-            "select count(*) filter (where file_date = %s), "
-            "       count(*) filter (where file_date is distinct from %s and rows_in > 0) "
-            "from raw.load_batch where source = %s and entity = %s "
-            "and status = 'succeeded' and sha256 = %s",
-            (cand.file_date, cand.file_date, folder, folder, sha)).fetchone()
-    if not (same[0] or same[1]):
+    query = (
+        "select l.origin, l.sha256, l.status, s.same_date, s.other_date from ("
+        "  select count(*) filter (where file_date = %(d)s) as same_date,"
+        "         count(*) filter (where file_date is distinct from %(d)s and rows_in > 0) as other_date"
+        "  from raw.load_batch where source = %(f)s and entity = %(f)s"
+        "  and status = 'succeeded' and sha256 = %(sha)s) s "
+        "left join (select origin, sha256, status from raw.load_batch "
+        "  where source = %(f)s and entity = %(f)s and file_date = %(d)s "
+        "  order by batch_id desc limit 1) l on true")
+    params = {"d": cand.file_date, "f": folder, "sha": sha}
+    if conn.autocommit:   # one statement, one round trip
+        origin, latest_sha, status, same_date, other_date = conn.execute(query, params).fetchone()
+    else:
+        with conn.transaction():
+            origin, latest_sha, status, same_date, other_date = conn.execute(query, params).fetchone()
+    if not (same_date or other_date):
         return "load"
-    if latest and latest[0] == cand.path.name and latest[1] == sha \
-            and latest[2] in ("succeeded", "duplicate"):
+    if origin == cand.path.name and latest_sha == sha and status in ("succeeded", "duplicate"):
         return "unchanged"
     return "duplicate"
 

@@ -24,9 +24,14 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
 _BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")"})
 
 
+# ASCII and CJK unified ideographs only: text NFKC leaves as it is (no decompositions, nothing
+# composes with them) and without zero-width characters
+_NFKC_STABLE = re.compile("[\x00-\x7f\u4e00-\u9fff]*")
+
+
 def nfkc(value: str) -> str:
     """Full-width to half-width (digits, letters, brackets, spaces), zero-width chars removed."""
-    if value.isascii():   # the common case, and NFKC leaves ASCII alone
+    if value.isascii() or _NFKC_STABLE.fullmatch(value):   # the common cases
         return value
     return unicodedata.normalize("NFKC", value).translate(_ZERO_WIDTH)
 
@@ -208,6 +213,8 @@ def _decimal(value, label: str, what: str) -> Decimal:
         if not math.isfinite(value):
             raise RowRejected(f"{label}“{value}”不是{what}")
         return Decimal(repr(value))
+    if not isinstance(value, str):   # a date or time cell in a number column
+        raise RowRejected(f"{label}“{cell_text(value)}”不是{what}")
     if len(value) > _MAX_TEXT_DIGITS:
         raise RowRejected(f"{label}“{_short(value)}”不是{what}（共{len(value)}个字符，过长）")
     try:

@@ -15,7 +15,7 @@ import json
 import os
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -38,24 +38,47 @@ XLSX_MAX_SHARED_STRINGS = 64 << 20   # openpyxl holds the shared strings in memo
 csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD))
 
 
-@dataclass
 class FeedRow:
-    line_no: int                 # physical CSV line / XLSX sheet row (1-based)
-    payload: str                 # original text: the raw CSV line(s), or XLSX cells as JSON
-    values: list | None = None   # typed values in Mapping.table_columns() order, then extra
-    reason: str | None = None    # why the row is rejected (values is None then)
-    # fields that could not be read and were stored as NULL: (column label, original, reason)
-    warnings: list[tuple[str, str, str]] = field(default_factory=list)
+    """One data row: typed values ready for COPY, or the reason it is rejected."""
+
+    __slots__ = ("line_no", "_payload", "_cells", "values", "reason", "warnings")
+
+    def __init__(self, line_no: int, payload: str | None, values: list | None = None,
+                 reason: str | None = None, warnings: list | None = None,
+                 cells: list | None = None):
+        self.line_no = line_no          # physical CSV line / XLSX sheet row (1-based)
+        self._payload = payload
+        self._cells = cells             # XLSX: the payload is built from them when asked for
+        self.values = values            # typed values in Mapping.table_columns() order, then extra
+        self.reason = reason            # why the row is rejected (values is None then)
+        # fields that could not be read and were stored as NULL: (column label, original, reason)
+        self.warnings = warnings if warnings is not None else []
+
+    @property
+    def payload(self) -> str:
+        """Original text: the raw CSV line(s), or XLSX cells as JSON."""
+        if self._payload is None:
+            self._payload = _xlsx_payload(self._cells or [])
+        return self._payload
 
 
-@dataclass
 class _Record:
-    line_no: int
-    payload: str
-    cells: list
-    is_last: bool = False
-    ends_with_newline: bool = True
-    open_quote: bool = False
+    __slots__ = ("line_no", "_payload", "cells", "is_last", "ends_with_newline", "open_quote")
+
+    def __init__(self, line_no: int, payload: str | None, cells: list, is_last: bool = False,
+                 ends_with_newline: bool = True, open_quote: bool = False):
+        self.line_no = line_no
+        self._payload = payload   # None for XLSX: JSON of the cells, built only when needed
+        self.cells = cells
+        self.is_last = is_last
+        self.ends_with_newline = ends_with_newline
+        self.open_quote = open_quote
+
+    @property
+    def payload(self) -> str:
+        if self._payload is None:
+            self._payload = _xlsx_payload(self.cells)
+        return self._payload
 
 
 # --- format and encoding ---------------------------------------------------------------------
@@ -120,24 +143,6 @@ def _check_format(path: Path) -> str:
 
 # --- CSV -------------------------------------------------------------------------------------
 
-class _LineFeeder:
-    """Hands lines to csv.reader and remembers which physical lines made each record."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.line_no = 0
-        self.lines: list[str] = []
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> str:
-        line = next(self.stream)
-        self.line_no += 1
-        self.lines.append(line)
-        return line
-
-
 def _sniff_delimiter(path: Path, encoding: str, offset: int, mapping: Mapping) -> str:
     """The delimiter that makes a header row appear in the first lines (comma by default)."""
     with _open_text(path, encoding, offset) as fh:
@@ -165,12 +170,19 @@ def _csv_records(path: Path, mapping: Mapping) -> Iterator[_Record]:
 
 def _csv_stream(path: Path, encoding: str, offset: int, delimiter: str) -> Iterator[_Record]:
     with _open_text(path, encoding, offset) as fh:
-        feeder = _LineFeeder(fh)
-        reader = csv.reader(feeder, delimiter=delimiter)
+        lines: list[str] = []   # the physical lines of the record being read
+
+        def feed():
+            for line in fh:
+                lines.append(line)
+                yield line
+
+        reader = csv.reader(feed(), delimiter=delimiter)
         pending: _Record | None = None
+        pending_raw = ""
         while True:
-            feeder.lines.clear()
-            start = feeder.line_no + 1
+            lines.clear()
+            start = reader.line_num + 1
             try:
                 cells = next(reader)
             except StopIteration:
@@ -178,20 +190,15 @@ def _csv_stream(path: Path, encoding: str, offset: int, delimiter: str) -> Itera
             except csv.Error as exc:
                 raise BatchRefused(f"CSV 格式错误（第{start}行附近：{_csv_error_text(exc)}），"
                                    f"请检查引号和分隔符后重新导出") from None
-            raw = "".join(feeder.lines)
-            record = _Record(
-                line_no=start,
-                payload=raw.rstrip("\r\n"),
-                cells=cells,
-                ends_with_newline=raw.endswith(("\n", "\r")),
-                # an unterminated quoted field swallows everything up to the end of file
-                open_quote=raw.count('"') % 2 == 1,
-            )
+            raw = lines[0] if len(lines) == 1 else "".join(lines)
             if pending is not None:
                 yield pending
-            pending = record
+            pending, pending_raw = _Record(start, raw.rstrip("\r\n"), cells), raw
         if pending is not None:
             pending.is_last = True
+            pending.ends_with_newline = pending_raw.endswith(("\n", "\r"))
+            # an unterminated quoted field swallows everything up to the end of file
+            pending.open_quote = pending_raw.count('"') % 2 == 1
             yield pending
 
 
@@ -230,7 +237,7 @@ def _check_unpacked_size(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             parts = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         raise BatchRefused(f"{_CORRUPT_XLSX}（{type(exc).__name__}）") from None
     limit_mb = int(os.environ.get("FEED_XLSX_MAX_UNPACKED_MB") or XLSX_MAX_UNPACKED_MB)
     total = sum(p.file_size for p in parts)
@@ -260,7 +267,95 @@ def _xlsx_rows(ws) -> Iterator[tuple[int, list]]:
 
 
 def _xlsx_records(path: Path, mapping: Mapping, epoch_out: list) -> Iterator[_Record]:
-    """Rows of the first sheet that has a header row (a cover sheet before it is skipped)."""
+    """Rows of the first sheet that has a header row (a cover sheet before it is skipped).
+
+    Read with calamine (compiled, ~30x faster than openpyxl); a workbook calamine cannot
+    read is read again with openpyxl, which refuses a damaged one with a Chinese reason."""
+    if not zipfile.is_zipfile(path):
+        raise BatchRefused(_CORRUPT_XLSX)
+    _check_unpacked_size(path)
+    rows = _calamine_sheet_rows(path, mapping)
+    if rows is None:
+        yield from _openpyxl_records(path, mapping, epoch_out)
+        return
+    epoch_out.append(_workbook_epoch(path))
+    for row_no, cells in rows:
+        yield _Record(line_no=row_no, payload=None, cells=cells)
+
+
+def _calamine_sheet_rows(path: Path, mapping: Mapping):
+    """(row number, cells) of the chosen sheet, streamed, cells as openpyxl gives them (None
+    for empty, int for a whole number); None if calamine cannot read the workbook."""
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        try:
+            indexes = [i for i, meta in enumerate(wb.sheets_metadata)
+                       if meta.typ == SheetTypeEnum.WorkSheet]
+            first = None
+            for i in indexes:
+                sheet = wb.get_sheet_by_index(i)
+                if first is None:
+                    first = sheet
+                for row_no, cells in _calamine_rows(sheet):
+                    if row_no > HEADER_SCAN_ROWS:
+                        break
+                    if _header_hits(cells, mapping) >= mapping.header_threshold:
+                        return _calamine_rows(sheet)
+            if first is None:
+                raise BatchRefused("XLSX 文件中没有工作表")
+            return _calamine_rows(first)
+        finally:
+            wb.close()   # the sheets already read stay readable
+    except BatchRefused:
+        raise
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException:   # CalamineError, XmlError, ZipError, a Rust panic: try openpyxl
+        return None
+
+
+def _calamine_rows(sheet) -> Iterator[tuple[int, list]]:
+    start = sheet.start
+    if start is None:
+        return
+    first_col = start[1]   # rows are given from the first, columns from the first used one
+    pad = [None] * first_col
+    cell = _calamine_cell
+    for row_no, row in enumerate(sheet.iter_rows(), start=1):
+        cells = [cell(c) for c in row]
+        if first_col:
+            cells = pad + cells
+        while cells and cells[-1] is None:
+            cells.pop()
+        yield row_no, cells
+
+
+def _calamine_cell(value):
+    t = type(value)
+    if t is str:
+        return value if value else None
+    if t is float and value.is_integer() and -1e15 < value < 1e15:
+        return int(value)   # openpyxl reads "42" as int; IDs above 1e15 stay floats (lost digits)
+    return value
+
+
+_DATE1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(?:1|true)\"")
+
+
+def _workbook_epoch(path: Path) -> dt.datetime:
+    """The workbook's date system (serial numbers in text/number cells use it)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            with zf.open("xl/workbook.xml") as fh:
+                head = fh.read(1 << 16)
+    except Exception:   # unreadable: calamine read it, so the default system is the guess
+        return nz.EXCEL_EPOCH
+    return dt.datetime(1904, 1, 1) if _DATE1904.search(head) else nz.EXCEL_EPOCH
+
+
+def _openpyxl_records(path: Path, mapping: Mapping, epoch_out: list) -> Iterator[_Record]:
     wb = _open_workbook(path)
     try:
         epoch_out.append(getattr(wb, "epoch", nz.EXCEL_EPOCH))
@@ -278,7 +373,7 @@ def _xlsx_records(path: Path, mapping: Mapping, epoch_out: list) -> Iterator[_Re
         if ws is None:
             raise BatchRefused("XLSX 文件中没有工作表")
         for row_no, cells in _xlsx_rows(ws):
-            yield _Record(line_no=row_no, payload=_xlsx_payload(cells), cells=cells)
+            yield _Record(line_no=row_no, payload=None, cells=cells)
     finally:
         wb.close()
 
@@ -290,7 +385,17 @@ def _header_hits(cells: list, mapping: Mapping) -> int:
 
 
 def _is_blank(cells: list) -> bool:
-    return all(nz.is_empty(c) for c in cells)
+    for c in cells:   # the first non-empty cell decides; plain ASCII without normalising
+        if c is None or c == "":
+            continue
+        if type(c) is not str:
+            return False
+        if c.isascii():
+            if c.strip():
+                return False
+        elif not nz.is_empty(c):
+            return False
+    return True
 
 
 def _is_total(cells: list) -> bool:
@@ -360,46 +465,240 @@ def _convert(cell, col: Column, mapping: Mapping, epoch: dt.datetime):
     raise AssertionError(t)
 
 
-def _typed_row(cells: list, header: _Header, mapping: Mapping, epoch, names: list[str],
-               warnings: list) -> list:
+# Fast paths: each handles the common clean cell exactly as _convert would, and hands
+# anything else to _convert (the general parser, with its reasons).
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,12}(?:\.[0-9]{1,4})?")      # under 1e12, <= 4 places
+_PLAIN_WAN = re.compile(r"-?[0-9]{1,8}(?:\.[0-9]{1,8})?")           # under 1e8 (万元), <= 8 places
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,12}(?:\.[0-9]{1,6})?")
+_MIN_DATE, _MAX_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+_DATE, _DATETIME = dt.date, dt.datetime
+
+
+def _surely_not_empty(text: str) -> bool:
+    """A stripped non-ASCII cell that nfkc/squeeze certainly leaves non-empty."""
+    c = text[0]
+    return "\u4e00" <= c <= "\u9fff" or (c.isascii() and c.isalnum())
+
+
+_YMD_SEP = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")
+_YMD_CN = re.compile(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日?")
+_YMD_DIGITS = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
+
+
+def _fast_date(cell: str):
+    """A plainly written date (what parse_date reads the same way), else None."""
+    m = _YMD_SEP.fullmatch(cell) or _YMD_DIGITS.fullmatch(cell) or _YMD_CN.fullmatch(cell)
+    if m is None:
+        return None
+    try:
+        value = _DATE(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+    return value if _MIN_DATE <= value <= _MAX_DATE else None
+
+
+def _converter(col: Column, mapping: Mapping, epoch: dt.datetime):
+    """cell -> typed value (or RowRejected), for one column of one file."""
+    def general(cell):
+        return _convert(cell, col, mapping, epoch)
+
+    t = col.type
+    if t == "text":
+        def conv(cell):
+            if type(cell) is str:
+                text = cell.strip()
+                if not text:
+                    return None
+                if text.isascii() or _surely_not_empty(text):
+                    return text
+            elif cell is None:
+                return None
+            return general(cell)
+    elif t == "code":
+        pattern = re.compile(col.pattern) if col.pattern else None
+        upper = col.upper
+
+        def conv(cell):
+            if type(cell) is str and cell.isascii():
+                text = "".join(cell.split()).lstrip("'")
+                if text:
+                    if upper:
+                        text = text.upper()
+                    if pattern is None or pattern.fullmatch(text):
+                        return text
+            elif cell is None:
+                return None
+            return general(cell)
+    elif t == "id_number":
+        id_shape, squeeze = nz._ID.fullmatch, nz.squeeze
+
+        def conv(cell):
+            if type(cell) is str:
+                if not cell:
+                    return None
+                text = ("".join(cell.split()) if cell.isascii() else squeeze(cell)).lstrip("'").upper()
+                if id_shape(text):
+                    return text
+            elif cell is None:
+                return None
+            return general(cell)
+    elif t == "date":
+        def conv(cell):
+            tc = type(cell)
+            if tc is str:
+                if not cell:
+                    return None
+                if len(cell) == 10 and cell[4] == "-" and cell[7] == "-" and cell.isascii():
+                    y, m, d = cell[:4], cell[5:7], cell[8:]
+                    if y.isdigit() and m.isdigit() and d.isdigit():
+                        try:
+                            value = _DATE(int(y), int(m), int(d))
+                        except ValueError:
+                            return general(cell)
+                        if _MIN_DATE <= value <= _MAX_DATE:
+                            return value
+                value = _fast_date(cell)
+                if value is not None:
+                    return value
+            elif tc is _DATETIME:
+                value = cell.date()
+                if _MIN_DATE <= value <= _MAX_DATE:
+                    return value
+            elif tc is _DATE:
+                if _MIN_DATE <= cell <= _MAX_DATE:
+                    return cell
+            elif cell is None:
+                return None
+            return general(cell)
+    elif t in ("money_yuan", "money_wan", "numeric"):
+        plain = {"money_yuan": _PLAIN_DECIMAL, "money_wan": _PLAIN_WAN,
+                 "numeric": _PLAIN_NUMBER}[t].fullmatch
+        suffix = {"money_yuan": ("元",), "money_wan": ("万元", "万")}.get(t, ())
+        Decimal = nz.Decimal
+
+        def conv(cell):
+            if type(cell) is str:
+                if not cell:
+                    return None
+                if plain(cell):
+                    return Decimal(cell)
+                text = cell
+                for unit in suffix:   # the column's own unit written out
+                    if text.endswith(unit):
+                        text = text[:-len(unit)]
+                        break
+                if "," in text:
+                    text = text.replace(",", "")
+                if plain(text):
+                    return Decimal(text)
+            elif cell is None:
+                return None
+            return general(cell)
+    elif t == "integer":
+        def conv(cell):
+            if type(cell) is str:
+                if not cell:
+                    return None
+                if cell.isdigit() and len(cell) <= 9 and cell.isascii():
+                    return int(cell)
+            elif type(cell) is int:
+                if -nz.INT4_MAX <= cell <= nz.INT4_MAX:
+                    return cell
+            elif cell is None:
+                return None
+            return general(cell)
+    elif t == "enum":
+        fast = {}
+        for text in (*col.values, *col.aliases):
+            if nz.squeeze(text) == text:
+                target = col.aliases.get(text, text)
+                if target in col.values:
+                    fast[text] = target
+        fast[""] = None
+        lookup = fast.get
+
+        def conv(cell):
+            if type(cell) is str:
+                value = lookup(cell, lookup)
+                if value is not lookup:
+                    return value
+            elif cell is None:
+                return None
+            return general(cell)
+    elif t == "bool_shi_fou":
+        fast = {"是": True, "否": False, "": None}
+
+        def conv(cell):
+            if type(cell) is str:
+                value = fast.get(cell, fast)
+                if value is not fast:
+                    return value
+            elif cell is None:
+                return None
+            return general(cell)
+    else:
+        conv = general
+    return conv
+
+
+@dataclass
+class _RowPlan:
+    """Per file: what each mapped cell becomes, compiled once from the header."""
+    cells: list           # (cell index, converter, column, label, nullable, identifying, special)
+    n: int                # len(names)
+    slot: dict            # column name -> position in names
+
+
+def _row_plan(header: _Header, mapping: Mapping, epoch, names: list[str]) -> _RowPlan:
+    identifying = mapping.identifying
+    cells = [(i, _converter(col, mapping, epoch), col, col.label, col.nullable,
+              col.name in identifying, col.type == "id_number" or bool(col.id_number_column))
+             for i, col in header.positions]
+    return _RowPlan(cells, len(names), {name: i for i, name in enumerate(names)})
+
+
+def _typed_row(cells: list, header: _Header, plan: _RowPlan, warnings: list) -> list:
     """Values in Mapping.table_columns() order followed by the extra dict; or RowRejected.
 
     An unreadable value of an identifying column rejects the row; any other unreadable
     value becomes NULL and is appended to `warnings` as (label, original text, reason)."""
-    by_name: dict[str, object] = {}
+    values: list = [None] * plan.n
+    slot = plan.slot
     extra: dict[str, object] = {}
     problems: list[str] = []
-    identifying = mapping.identifying
-    for i, col in header.positions:
-        cell = cells[i] if i < len(cells) else None
+    width = len(cells)
+    for i, conv, col, label, nullable, identifying, special in plan.cells:
+        cell = cells[i] if i < width else None
         try:
-            value = _convert(cell, col, mapping, epoch)
+            value = conv(cell)
         except nz.RowRejected as exc:
-            if col.name in identifying:
+            if identifying:
                 problems.append(str(exc))
                 continue
-            warnings.append((col.label, nz.cell_text(cell), f"{exc}，已置空"))
+            warnings.append((label, nz.cell_text(cell), f"{exc}，已置空"))
             value = None
-        if value is None and not col.nullable:
-            problems.append(f"{col.label}为空（必填）")
-        if col.type == "id_number" and value and len(value) == 20:
-            if col.id_number_column:
-                by_name[col.id_number_column] = value[:18]
-            else:   # a disability number in an ID column: the ID is its first 18 chars
-                extra[f"{col.label}原值"] = value
-                value = value[:18]
-        elif col.id_number_column:
-            by_name[col.id_number_column] = value
-        by_name[col.name] = value
+        if value is None and not nullable:
+            problems.append(f"{label}为空（必填）")
+        if special:
+            if col.type == "id_number" and value and len(value) == 20:
+                if col.id_number_column:
+                    values[slot[col.id_number_column]] = value[:18]
+                else:   # a disability number in an ID column: the ID is its first 18 chars
+                    extra[f"{label}原值"] = value
+                    value = value[:18]
+            elif col.id_number_column:
+                values[slot[col.id_number_column]] = value
+        values[slot[col.name]] = value
     if problems:
         raise nz.RowRejected("；".join(problems))
     for i, text in header.extras:
-        if i < len(cells) and not nz.is_empty(cells[i]):
+        if i < width and not nz.is_empty(cells[i]):
             extra[text] = nz.cell_text(cells[i])
-    for i in range(header.width, len(cells)):   # XLSX cells right of the header
+    for i in range(header.width, width):   # XLSX cells right of the header
         if not nz.is_empty(cells[i]):
             extra[f"第{i + 1}列"] = nz.cell_text(cells[i])
-    return [by_name.get(n) for n in names] + [json.dumps(extra, ensure_ascii=False) if extra else None]
+    values.append(json.dumps(extra, ensure_ascii=False) if extra else None)
+    return values
 
 
 def _too_long(cells: list) -> str | None:
@@ -469,6 +768,7 @@ def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
     names = [name for name, _, _ in mapping.table_columns()]
     previous_last = None   # the last cell of the data row above (to spot a cut-off last field)
     for rec in records:
+        raw = rec._payload   # CSV: the line(s) as read, for cheap checks; XLSX: None
         epoch = epoch_box[0] if epoch_box else nz.EXCEL_EPOCH
         if rec.open_quote and rec.is_last:
             raise BatchRefused(f"文件在第{rec.line_no}行被截断（引号未闭合），文件不完整，请重新传送")
@@ -477,6 +777,7 @@ def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
                 continue
             if _header_hits(rec.cells, mapping) >= mapping.header_threshold:
                 header = _resolve_header(rec.cells, mapping)
+                plan = _row_plan(header, mapping, epoch, names)
                 header_keys = {nz.header_key(c) for c in rec.cells if not nz.is_empty(c)}
                 continue
             if rec.line_no >= HEADER_SCAN_ROWS:
@@ -488,7 +789,7 @@ def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
                 _header_hits(rec.cells, mapping) >= mapping.header_threshold and \
                 {nz.header_key(c) for c in rec.cells if not nz.is_empty(c)} <= header_keys | set(mapping.header_index):
             continue   # the header repeated mid-file (pages glued together)
-        if _is_total(rec.cells):
+        if (raw is None or "计" in raw) and _is_total(rec.cells):
             continue
         if kind == "csv" and len(rec.cells) != header.width:
             if rec.is_last and not rec.ends_with_newline and len(rec.cells) < header.width:
@@ -507,17 +808,18 @@ def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
                     f"文件在第{rec.line_no}行最后一个字段“{nz.cell_text(rec.cells[-1])[:40]}”处被截断"
                     f"（文件末尾没有换行，且该值不完整），文件不完整，请重新传送")
         previous_last = rec.cells[-1] if rec.cells else None
-        too_long = _too_long(rec.cells)
+        too_long = _too_long(rec.cells) if raw is None or len(raw) > MAX_CELL_CHARS else None
         if too_long:
             yield FeedRow(rec.line_no, _cap(rec.payload), reason=too_long)
             continue
         warnings: list = []
         try:
-            values = _typed_row(rec.cells, header, mapping, epoch, names, warnings)
+            values = _typed_row(rec.cells, header, plan, warnings)
         except nz.RowRejected as exc:
             yield FeedRow(rec.line_no, rec.payload, reason=str(exc))
             continue
-        yield FeedRow(rec.line_no, rec.payload, values=values, warnings=warnings)
+        yield FeedRow(rec.line_no, rec._payload, values=values, warnings=warnings,
+                      cells=rec.cells)
 
     if header is None:
         expected = "、".join(c.headers[0] for c in mapping.required) or \

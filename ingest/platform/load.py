@@ -12,14 +12,17 @@ import json
 import logging
 import re
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from queue import Empty, Full, Queue
+from typing import Any, Iterable, Iterator
 
 import psycopg
 from psycopg.pq import TransactionStatus
 
 from core.warehouse import ensure_raw_schema
-from ingest.batches import open_batch, record_failed_batch
+from ingest.batches import open_batch
 
 from .client import PlatformClient, PlatformError, parse_time
 from .fields import shown
@@ -92,7 +95,7 @@ def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool, str, 
     only its key and updated_at: whatever else is wrong with it, the deletion still lands."""
     if not isinstance(item, dict):
         raise ValueError(f"条目不是 JSON 对象（收到 {type(item).__name__}）")
-    record_id = res.record_id(item)
+    record_id = _record_id(res, item)
     if item.get("updated_at") in (None, ""):
         raise ValueError("缺少 updated_at")
     updated_at = parse_time(item["updated_at"])
@@ -102,12 +105,12 @@ def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool, str, 
     if not isinstance(deleted, bool):
         raise ValueError(f"is_deleted 不是布尔值：{deleted!r}")
     problems = res.field_problems(item)
-    fatal = [reason for name, required, reason in problems
-             if name in res.key or (required and not deleted)]
-    if fatal:
-        raise ValueError("；".join(fatal))
     warnings = []
     if problems:
+        fatal = [reason for name, required, reason in problems
+                 if name in res.key or (required and not deleted)]
+        if fatal:
+            raise ValueError("；".join(fatal))
         item = dict(item)
         for name, _, reason in problems:
             warnings.append((name, None if item.get(name) is None else shown(item[name], 200),
@@ -125,6 +128,20 @@ def _check_item(res: Resource, item: Any) -> tuple[str, dt.datetime, bool, str, 
     return record_id, updated_at, deleted, payload, warnings
 
 
+def _record_id(res: Resource, item: dict) -> str:
+    """Resource.record_id, without its loop for the common one-field text key."""
+    if len(res.key) == 1:
+        value = item.get(res.key[0])
+        if type(value) is str:
+            value = value.strip()
+            if value:
+                return value
+    return res.record_id(item)
+
+
+_PAYLOAD_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)   # made once, not per item
+
+
 def _payload_json(item: dict) -> str:
     """The item as JSON text PostgreSQL's jsonb accepts (else ValueError with a reason).
 
@@ -132,7 +149,7 @@ def _payload_json(item: dict) -> str:
     jsonb or UTF-8 refuse: left in, one such item (even in an unknown field) would fail the
     COPY and with it the whole batch."""
     try:
-        text = json.dumps(item, ensure_ascii=False, allow_nan=False)
+        text = _PAYLOAD_ENCODER.encode(item)
     except ValueError:
         raise ValueError("条目含有 NaN 或 Infinity，不是合法的 JSON 数值") from None
     if "\\u0000" in text and _NUL_ESCAPE.search(text):
@@ -160,32 +177,109 @@ class _Pulled:
     position: int = 0        # items received
     duplicates: int = 0      # exact repeats (same key and updated_at) among them
     pages: int = 0
+    loaded: int = 0          # rows written
     total: int | None = None
     watermark: dt.datetime | None = None
 
 
-def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, good, bad) -> _Pulled:
-    """Page through a resource: checked rows to `good`, rejects to `bad` (JSON lines)."""
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    """A value as a field of COPY's text format."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
+_PREFETCH_PAGES = 2
+
+
+def _prefetched(pages: Iterator[Any]) -> Iterator[Any]:
+    """The pages of `pages`, fetched by a thread of their own up to _PREFETCH_PAGES ahead,
+    so the next page is on its way while this one is checked. Errors arrive in order."""
+    queue: Queue = Queue(_PREFETCH_PAGES)
+    stop = threading.Event()
+    done = object()
+
+    def offer(entry) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.2)
+                return True
+            except Full:
+                continue
+        return False
+
+    def fetch():
+        try:
+            for page in pages:
+                if not offer((page, None)):
+                    return
+            offer((done, None))
+        except BaseException as exc:   # handed to the consumer, raised there
+            offer((done, exc))
+
+    thread = threading.Thread(target=fetch, name="platform-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            page, exc = queue.get()
+            if page is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield page
+    finally:
+        stop.set()
+        # unblock a producer waiting on a full queue; one still inside an HTTP request (the
+        # consumer stopped on an error) ends by itself after it, as a daemon
+        deadline = time.monotonic() + 1.0
+        while thread.is_alive() and time.monotonic() < deadline:
+            try:
+                queue.get_nowait()
+            except Empty:
+                pass
+            thread.join(timeout=0.05)
+        if not thread.is_alive():
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+
+
+def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, write_rows,
+          bad) -> _Pulled:
+    """Page through a resource: each page's checked rows to write_rows(lines), as lines of
+    COPY text (record_id, updated_at, is_deleted, payload); rejects and field warnings to
+    `bad` (JSON lines). Each item is JSON-encoded once, for its payload."""
     pulled, seen = _Pulled(), set()
-    for page in client.iter_pages(res.name, since):
+    write_bad = bad.write
+    for page in _prefetched(client.iter_pages(res.name, since)):
         pulled.pages += 1
         if page.number == 1:
             pulled.watermark, pulled.total = page.server_time, page.total
+        lines = []
         for item in page.items:
             pulled.position += 1
             try:
                 record_id, updated_at, deleted, payload, warnings = _check_item(res, item)
             except (MissingKey, ValueError) as exc:
-                bad.write(json.dumps(["r", pulled.position, _reject_text(item), str(exc)],
+                write_bad(json.dumps(["r", pulled.position, _reject_text(item), str(exc)],
                                      ensure_ascii=False) + "\n")
                 continue
             for name, original, reason in warnings:
-                bad.write(json.dumps(["w", pulled.position, name, original, reason],
+                write_bad(json.dumps(["w", pulled.position, name, original, reason],
                                      ensure_ascii=False) + "\n")
-            if (record_id, updated_at) in seen:
+            key = (record_id, updated_at)
+            if key in seen:
                 pulled.duplicates += 1
-            seen.add((record_id, updated_at))
-            good.write(json.dumps([record_id, updated_at.isoformat(), deleted, payload], ensure_ascii=False) + "\n")
+            else:
+                seen.add(key)
+            lines.append(f"{_copy_text(record_id)}\t{updated_at.isoformat()}\t"
+                         f"{'t' if deleted else 'f'}\t{_copy_text(payload)}\n")
+        if lines:
+            write_rows(lines)
+            pulled.loaded += len(lines)
     return pulled
 
 
@@ -196,17 +290,33 @@ def _short(pull: _Pulled) -> bool:
     return pull.total is not None and pull.position - pull.duplicates < pull.total
 
 
-def _pull_complete(client: PlatformClient, res: Resource, since: dt.datetime | None,
-                   good, bad, retries: int) -> _Pulled:
-    """_pull, repeated while the platform sends fewer distinct items than its `total`
-    (CONTRACT §1: total counts every matching item). Still short after `retries` repeats:
-    PlatformShortPull, so no batch succeeds and the watermark stays where it was."""
+class _ShortAttempt(Exception):
+    pass
+
+
+def _pull_complete(conn, batch, client: PlatformClient, res: Resource, since: dt.datetime | None,
+                   bad, retries: int) -> _Pulled:
+    """_pull straight into COPY (the database stores one page while the next is fetched and
+    checked), repeated while the platform sends fewer distinct items than its `total`
+    (CONTRACT §1: total counts every matching item); each attempt in a savepoint, so a short
+    one leaves no rows. Still short after `retries` repeats: PlatformShortPull, so no batch
+    succeeds and the watermark stays where it was."""
+    prefix = f"{batch.batch_id}\t"
+    statement = f"copy {res.table} (load_batch_id, {', '.join(COLUMNS)}) from stdin"
     for attempt in range(retries + 1):
-        for spool in (good, bad):
-            spool.seek(0)
-            spool.truncate()
-        pull = _pull(client, res, since, good, bad)
-        if not _short(pull):
+        bad.seek(0)
+        bad.truncate()
+        try:
+            with conn.transaction():
+                with conn.cursor().copy(statement) as cp:
+                    pull = _pull(client, res, since,
+                                 lambda lines: cp.write(prefix + prefix.join(lines)), bad)
+                if _short(pull):
+                    raise _ShortAttempt
+        except _ShortAttempt:
+            pass
+        else:
+            batch.rows_loaded += pull.loaded
             return pull
         got = pull.position - pull.duplicates
         log.warning("平台 %s：收到 %d 条，少于 total=%d（第 %d 次拉取）", res.name, got, pull.total,
@@ -238,21 +348,15 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
                 run_date=run_date)
     with conn.transaction():
         since = previous_watermark(conn, resource, run_date)
-    # Pull first, into a spool file (bounded memory), so no database transaction stays open
-    # while the platform is slow or retrying; then land the spool in one short transaction.
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as good, \
-            tempfile.TemporaryFile("w+", encoding="utf-8") as bad:
-        try:
-            pull = _pull_complete(client, res, since, good, bad, short_pull_retries)
-        except Exception as exc:
-            record_failed_batch(conn, message=str(exc), **meta)
-            raise
+    # Rows stream into COPY as pages arrive (the database works while the next page is
+    # fetched); rejects and warnings wait in a spool (bounded memory) until the COPY is done.
+    # Any failure, a short pull included, rolls the batch back and records it as failed.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as bad:
         with open_batch(conn, **meta) as batch:
             # one loader per resource at a time; reruns queue up instead of interleaving
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{SOURCE}:{resource}",))
+            pull = _pull_complete(conn, batch, client, res, since, bad, short_pull_retries)
             batch.watermark = pull.watermark
-            good.seek(0)
-            batch.copy_rows(res.table, COLUMNS, (json.loads(line) for line in good))
             bad.seek(0)
             for line in bad:
                 kind, *entry = json.loads(line)
