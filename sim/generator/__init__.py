@@ -28,7 +28,7 @@ from .platform import (
 )
 from .policy import DEFAULT_POLICY, merge_policy
 from .regions import build_regions
-from .schema import ALL_FOLDERS, KEYS, RESOURCES
+from .schema import ALL_FOLDERS, DEPT_FOLDERS, KEYS, RESOURCES
 
 __all__ = ["generate", "DEFAULT_POLICY"]
 FRESH_MISSING = ["shuili", "renshe", "consumption_supplier"]
@@ -131,9 +131,10 @@ def generate(out_dir: Path, run_date: date, seed: int = 42, households: int = 20
             d = r["_d"] if r["_d"] > H else H
             files[(folder, d)].append(r)
     if not clean:
-        for folder in FRESH_MISSING:  # FRESH-01: nothing delivered for the run date
+        for folder in FRESH_MISSING:  # nothing delivered for the run date
             files[(folder, ctx.day(1))].extend(files.pop((folder, R), []))
-            ctx.plant("FRESH-01", folder, "no file dated the run date")
+            if folder in DEPT_FOLDERS:   # FRESH-01 expects the daily department feeds only
+                ctx.plant("FRESH-01", folder, "no file dated the run date")
         ctx.plant("FRESH-02", f"yibao_{R:%Y%m%d}.csv", "one unreadable row in three (messy plan)")
     rd = Renderer(ctx, out)
     for key, spec in rd.plan.items():

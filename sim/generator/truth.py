@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from .common import add_months
 from .ids import id_birth, id_gender, id_valid, normalise
-from .schema import ALL_FOLDERS, DEPT_FOLDERS
+from .schema import DEPT_FOLDERS
 
 DEV = {"产业帮扶", "就业帮扶", "金融帮扶", "公益岗位帮扶"}
 RULES = ["PAPER-01", "PAPER-02", "PAPER-03", "PAPER-04", "PAPER-05", "PAPER-06", "PAPER-07", "PAPER-08",
@@ -306,7 +306,7 @@ def compute(P: dict[str, list[dict]], delivered: list[dict], R: date, pol: dict)
 
     # ---------------- FRESH
     have = {(f["folder"], f["date"]) for f in delivered}
-    for folder in ALL_FOLDERS:
+    for folder in DEPT_FOLDERS:   # the daily department feeds only (DOMAIN: FRESH-01)
         if (folder, R) not in have:
             flag("FRESH-01", folder)
     for e in fresh02(delivered, R):
