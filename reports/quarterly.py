@@ -11,6 +11,7 @@ COLUMNS = [
     ("quarter_label", "季度"), ("rows_received", "收到数据行"), ("signals", "部门信号"),
     ("matched_signals", "匹配到人员"), ("matched_share", "匹配率"), ("households_brought_in", "因信号纳入监测户"),
     ("verified_signals", "已核实"), ("unverified_signals", "未核实"), ("median_days_to_verify", "核实用时中位数（天）"),
+    ("signals_with_platform_alert", "有对应平台预警"), ("verified_by_platform_alert", "平台预警已核实"),
 ]
 
 
