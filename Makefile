@@ -12,7 +12,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export SCARF_ANALYTICS := false
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: run test test-pg15 test-stack lint bench docs feeds lock clean
+.PHONY: run report test test-pg15 test-stack lint bench docs feeds lock clean
 
 $(STAMP): requirements.lock
 	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install -q uv==0.13.8)
@@ -24,6 +24,10 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m local.run
+
+# One periodic report by hand: make report KIND=weekly DATE=2026-11-28 (docs/reports.md)
+report: $(STAMP)
+	$(PY) -m reports $(KIND) --date $(DATE)
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -2,6 +2,8 @@
 
 Wiring only: reports.produce rebuilds the report marts (they read the day's dq.issue) and
 produces the report; `python -m reports quarterly --date YYYY-MM-DD` does the same by hand.
+On cron, not on the fpr_dq_issue asset: the daily DAG updates it every day, and Airflow offers
+"asset or time" but not "asset and time" (docs/reports.md).
 """
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def produce_weekly(conn, run_date: dt.date, outbox: Path | None = None, routing_
     route = routing.load_routing(routing_file)
     draws = backcheck.weekly_draw(conn, run_date, seed=seed)
     out = []
-    for w in weekly.collect(conn, run_date, draws):
+    for w in weekly.collect(conn, run_date, draws, outbox):
         xlsx = xlsx_bytes(weekly.xlsx_sheets(w), run_date)
         fname = f"周排查_{w.town_code}_{w.week_start:%Y%m%d}.xlsx"
         path = _save("weekly", fname, xlsx)

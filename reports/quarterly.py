@@ -11,6 +11,7 @@ COLUMNS = [
     ("quarter_label", "季度"), ("rows_received", "收到数据行"), ("signals", "部门信号"),
     ("matched_signals", "匹配到人员"), ("matched_share", "匹配率"), ("households_brought_in", "因信号纳入监测户"),
     ("verified_signals", "已核实"), ("unverified_signals", "未核实"), ("median_days_to_verify", "核实用时中位数（天）"),
+    ("signals_with_platform_alert", "有对应平台预警"), ("verified_by_platform_alert", "平台预警已核实"),
 ]
 
 
@@ -43,6 +44,9 @@ def _cells(r: dict) -> list:
         out.append(v)
     return out
 
+VERIFY_NOTE = ("核实口径：部门信号有对应平台预警（同一人、同一部门）的，以预警核实结果为准（已纳入监测、经核实无风险为已核实），"
+               "用时算到核实网格员的首次预警核查走访；没有对应平台预警的，以信号之后首次预警核查走访为核实。")
+
 
 def subject(q: QuarterlyLinkage) -> str:
     return f"【季联动】{q.quarter_label} 部门数据联动情况"
@@ -54,7 +58,7 @@ def render_text(q: QuarterlyLinkage) -> str:
         lines.append(f"{r['department']}（{r['folder']}）：收到 {r['rows_received']} 行，信号 {r['signals']} 条，"
                      f"匹配 {r['matched_signals']} 条，因信号纳入监测 {r['households_brought_in']} 户，"
                      f"未核实 {r['unverified_signals']} 条")
-    lines += ["", "附件每个部门一张工作表（近四个季度）。"]
+    lines += ["", VERIFY_NOTE, "附件每个部门一张工作表（近四个季度）。"]
     return "\n".join(lines)
 
 
@@ -62,7 +66,7 @@ def render_html(q: QuarterlyLinkage) -> str:
     return f"""<html><body style="font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;color:#222;max-width:980px">
 <h2>{e(subject(q))}</h2>
 {html_table(["部门"] + [h for _, h in COLUMNS], [[r["department"]] + _cells(r) for r in q.departments])}
-<p style="color:#666;font-size:12px">附件每个部门一张工作表（近四个季度）。</p></body></html>"""
+<p style="color:#666;font-size:12px">{e(VERIFY_NOTE)}附件每个部门一张工作表（近四个季度）。</p></body></html>"""
 
 
 def xlsx_sheets(q: QuarterlyLinkage) -> list[tuple[str, list[str], list[list]]]:

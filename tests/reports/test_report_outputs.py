@@ -71,56 +71,150 @@ def _no_personal_data(msg, sheets):
     assert not UNMASKED.search(text) and not UNMASKED.search(cells)
 
 
-def test_weekly_screening_per_town(db, out_dirs, platform_records):
-    from expectations import policy
+def _expected_visits(mine: list[dict], household_of) -> dict[str, tuple[int, int, bool]]:
+    """household -> (open findings, days past the earliest due date, any 整改不实), from dq.issue."""
+    per = defaultdict(list)
+    for i in mine:
+        if i["status"] == "open" and not i["dismissed"]:
+            hid = household_of(i)
+            if hid:
+                per[hid].append(i)
+    return {hid: (len(items), max(0, (RUN_DATE - min(i["due_on"] for i in items)).days),
+                  any(i["claimed_fixed_still_open"] for i in items)) for hid, items in per.items()}
+
+
+def _visit_rows_check(visits: list[tuple], expected: dict, source: str, town: str) -> None:
+    got = {r[0]: (r[2], r[5], r[6] == "是") for r in visits}
+    assert got == expected, town
+    assert {r[7] for r in visits} <= {source}
+    # 整改不实 first, then the most days overdue, then the most findings
+    keys = [(not (r[6] == "是"), -r[5], -r[2], r[0]) for r in visits]
+    assert keys == sorted(keys), town
+
+
+def _overdue_check(sheet: list[tuple], mine: list[dict], town: str) -> None:
+    overdue = [i for i in mine if i["status"] == "open" and not i["dismissed"] and (RUN_DATE - i["due_on"]).days > 0]
+    rows = sheet[1:]
+    assert sorted((r[0], r[2], r[6]) for r in rows) == sorted(
+        (i["rule_id"], i["entity_id"], (RUN_DATE - i["due_on"]).days) for i in overdue), town
+    keys = [(r[7] != "是", -r[6]) for r in rows]
+    assert keys == sorted(keys), town
+
+
+def _weekly_mails(outbox: Path) -> dict[str, object]:
+    return {next(p for p in m.iter_attachments()).get_filename(): m for m in _emails(outbox, "weekly_")}
+
+
+@pytest.fixture()
+def overdue_planted(db):
+    """The province ran one day, so nothing is past its due date yet: move three open findings'
+    due dates back (one of them reported fixed and still there), and restore them after."""
+    picked = db.execute("select rule_id, entity_id, due_on from dq.issue where status = 'open' and not dismissed "
+                        "and entity_type in ('household', 'visit') order by town_code, rule_id, entity_id "
+                        "limit 3").fetchall()
+    assert len(picked) == 3
+    for (rule, entity, _), days, disputed in zip(picked, (10, 3, 5), (False, True, False)):
+        db.execute("update dq.issue set due_on = %s, claimed_fixed_still_open = %s "
+                   "where (rule_id, entity_id) = (%s, %s)", (RUN_DATE - dt.timedelta(days=days), disputed, rule, entity))
+    db.commit()
+    yield picked
+    for rule, entity, due in picked:
+        db.execute("update dq.issue set due_on = %s, claimed_fixed_still_open = false "
+                   "where (rule_id, entity_id) = (%s, %s)", (due, rule, entity))
+    db.commit()
+
+
+def test_weekly_screening_per_town(db, out_dirs, platform_records, overdue_planted):
     from reports.produce import produce
 
     result = produce("weekly", RUN_DATE, conn=db, rebuild=False)
     issues = _issues(db)
-    deadline = int(policy.load_policy()["verify_deadline_days"])
     since = RUN_DATE - dt.timedelta(days=6)
     hh = {h["household_id"]: h for h in live(platform_records, "households", "household_id")}
     visit_household = {v["visit_id"]: v["household_id"] for v in live(platform_records, "visits", "visit_id")}
     towns = sorted({h["village_code"][:9] for h in hh.values()})
     assert [r["town"] for r in result] == towns
-    mails = {m["Subject"]: m for m in _emails(out_dirs / "outbox", "weekly_")}
+    mails = _weekly_mails(out_dirs / "outbox")
     assert len(mails) == len(towns)
+
+    def household_of(i):
+        hid = i["entity_id"] if i["entity_type"] == "household" else visit_household.get(i["entity_id"]) \
+            if i["entity_type"] == "visit" else None
+        return hid if hid in hh else None
+
     for town in towns:
         mine = [i for i in issues if i["town_code"] == town]
         new = [i for i in mine if i["status"] == "open" and i["first_detected_on"] >= since]
         still = [i for i in mine if i["status"] == "open" and i["first_detected_on"] < since]
-        overdue = [i for i in mine if i["status"] == "open" and (RUN_DATE - i["first_detected_on"]).days > deadline]
         resolved = [i for i in mine if i["status"] == "resolved" and since <= i["resolved_on"] <= RUN_DATE]
-        per_household = Counter()
-        for i in mine:
-            if i["status"] != "open":
-                continue
-            hid = i["entity_id"] if i["entity_type"] == "household" else visit_household.get(i["entity_id"]) \
-                if i["entity_type"] == "visit" else None
-            if hid in hh:
-                per_household[hid] += 1
-        msg = next(m for m in mails.values() if _attachment(m) and
-                   next(p for p in m.iter_attachments()).get_filename() == f"周排查_{town}_{RUN_DATE:%Y%m%d}.xlsx")
+        expected = _expected_visits(mine, household_of)
+        msg = mails[f"周排查_{town}_{RUN_DATE:%Y%m%d}.xlsx"]
         sheets = _sheets(_attachment(msg))
-        visits = sheets["入户核实"][1:]
-        assert {r[0]: r[2] for r in visits} == dict(per_household), town
-        assert [r[2] for r in visits] == sorted((r[2] for r in visits), reverse=True)
+        _visit_rows_check(sheets["入户核实"][1:], expected, "问题库", town)
         assert len(sheets["本周新发现"]) - 1 == len(new)
         assert len(sheets["仍未解决"]) - 1 == len(still)
-        assert len(sheets["超期未解决"]) - 1 == len(overdue)
+        _overdue_check(sheets["逾期未整改"], mine, town)
         assert len(sheets["本周已解决"]) - 1 == len(resolved)
         drawn = db.execute("select household_id from reports.backcheck_draw where town_code = %s and week_start = %s",
                            (town, RUN_DATE - dt.timedelta(days=RUN_DATE.weekday()))).fetchall()
         assert {r[0] for r in sheets["抽查名单"][1:]} == {r[0] for r in drawn} and len(drawn) == 5
         text = msg.get_body(("plain",)).get_content()
-        assert f"本周新发现 {len(new)} 条" in text and f"需入户核实 {len(per_household)} 户" in text
+        assert f"本周新发现 {len(new)} 条" in text and f"需入户核实 {len(expected)} 户" in text
         _no_personal_data(msg, sheets)
+    assert sum(len(_sheets(_attachment(m))["逾期未整改"]) - 1 for m in mails.values()) >= 3
     # the routed town gets its own supervisor; the other goes to its county's
-    to = {next(p for p in m.iter_attachments()).get_filename(): m["To"] for m in mails.values()}
+    to = {name: m["To"] for name, m in mails.items()}
     assert "fpr-town-341225101@" in to[f"周排查_341225101_{RUN_DATE:%Y%m%d}.xlsx"]
     assert "fpr-county-341225@" in to[f"周排查_341225102_{RUN_DATE:%Y%m%d}.xlsx"]
     # the same report again is not sent twice
     assert {r["status"] for r in produce("weekly", RUN_DATE, conn=db, rebuild=False)} == {"skipped"}
+
+
+def test_weekly_visit_list_from_the_checklist(db, out_dirs, platform_records, overdue_planted):
+    """With followup's checklists written for the date, the visit list is their rows: households
+    reached through visits, cases and persons too, dismissed findings left out, 整改不实 first."""
+    from followup.checklist import write_checklists
+    from reports.produce import produce
+
+    # one finding reported fixed and still there, one found 不属实: both must show in the list
+    picked = db.execute("select rule_id, entity_id from dq.issue where status = 'open' and town_code is not null "
+                        "and entity_type in ('household', 'visit') order by first_detected_on desc, rule_id, "
+                        "entity_id limit 2").fetchall()
+    assert len(picked) == 2
+    db.execute("update dq.issue set claimed_fixed_still_open = true where (rule_id, entity_id) = (%s, %s)", picked[0])
+    db.execute("update dq.issue set dismissed = true where (rule_id, entity_id) = (%s, %s)", picked[1])
+    db.commit()
+    try:
+        written = write_checklists(db, RUN_DATE, out_dirs / "outbox")
+        assert written
+        produce("weekly", RUN_DATE, conn=db, rebuild=False)
+        issues = _issues(db)
+    finally:
+        db.execute("update dq.issue set claimed_fixed_still_open = false where (rule_id, entity_id) = (%s, %s)",
+                   picked[0])
+        db.execute("update dq.issue set dismissed = false where (rule_id, entity_id) = (%s, %s)", picked[1])
+        db.commit()
+    hh = {h["household_id"] for h in live(platform_records, "households", "household_id")}
+    via = {"visit": {v["visit_id"]: v["household_id"] for v in live(platform_records, "visits", "visit_id")},
+           "monitoring_case": {c["case_id"]: c["household_id"]
+                               for c in live(platform_records, "monitoring_cases", "case_id")},
+           "person": {p["person_id"]: p["household_id"] for p in live(platform_records, "persons", "person_id")}}
+
+    def household_of(i):
+        hid = i["entity_id"] if i["entity_type"] == "household" else via.get(i["entity_type"], {}).get(i["entity_id"])
+        return hid if hid in hh else None
+
+    mails = _weekly_mails(out_dirs / "outbox")
+    towns_with_list = {p.parent.name for p in written}
+    disputed_seen = False
+    for town in sorted(towns_with_list):
+        mine = [i for i in issues if i["town_code"] == town]
+        sheets = _sheets(_attachment(mails[f"周排查_{town}_{RUN_DATE:%Y%m%d}.xlsx"]))
+        visits = sheets["入户核实"][1:]
+        _visit_rows_check(visits, _expected_visits(mine, household_of), "核查清单", town)
+        _overdue_check(sheets["逾期未整改"], mine, town)
+        disputed_seen |= any(r[6] == "是" for r in visits)
+    assert disputed_seen
 
 
 def test_monthly_review_email_and_pack(db, out_dirs, tmp_path):

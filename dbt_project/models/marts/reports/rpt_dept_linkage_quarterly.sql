@@ -1,8 +1,16 @@
 -- Department feed x quarter for the quarterly joint meeting (季联动): the run date's quarter and
--- the three before it; the running quarter ends on the run date. "Verified" means the first
--- 预警核查 visit to the signal's household on or after the day the signal was received.
+-- the three before it; the running quarter ends on the run date. "Verified" (docs/reports.md):
+-- when the platform pushed an alert for the same person from the same department (on or after
+-- the signal's event date, within the quarter), the alert's verify_result says whether it is
+-- verified (已纳入监测 / 经核实无风险) and the day is the first 预警核查 visit to the household
+-- by its verified_by_worker_id on or after the signal; else the first 预警核查 visit to the
+-- signal's household on or after the day the signal was received.
 with signals as (
     select * from {{ ref('fct_dept_signal') }} where source <> 'platform'
+),
+
+platform_alerts as (
+    select * from {{ ref('fct_dept_signal') }} where source = 'platform'
 ),
 
 cadence as (
@@ -18,7 +26,7 @@ cases as (
 ),
 
 checks as (
-    select household_id, visit_date from {{ ref('fct_visit') }} where visit_type = '预警核查'
+    select household_id, worker_id, visit_date from {{ ref('fct_visit') }} where visit_type = '预警核查'
 ),
 
 quarters as (
@@ -43,19 +51,38 @@ received as (
 
 quarter_signals as (
     select g.quarter_start, g.quarter_end, g.folder, s.signal_id, s.household_id,
-           s.received_on, s.matched_person_count
+           s.received_on, s.matched_person_count, s.id_hash, s.source_dept, s.event_date
     from grid as g
     join signals as s on s.source = g.folder
      and s.received_on >= g.quarter_start and s.received_on <= g.quarter_end
 ),
 
+-- the earliest platform alert for the signal's person and department
+matched_alert as (
+    select distinct on (qs.signal_id, qs.quarter_start)
+           qs.signal_id, qs.quarter_start, a.verify_result, a.verified_by_worker_id
+    from quarter_signals as qs
+    join platform_alerts as a on a.id_hash = qs.id_hash and a.source_dept = qs.source_dept
+     and a.received_on >= qs.event_date and a.received_on <= qs.quarter_end
+    where qs.id_hash is not null
+    order by qs.signal_id, qs.quarter_start, a.received_on, a.signal_id
+),
+
 verified as (
     select qs.signal_id, qs.quarter_start,
-           min(c.visit_date) - qs.received_on as days_to_verify
+           ma.signal_id is not null as has_alert,
+           case when ma.signal_id is null then min(c.visit_date) is not null
+                else coalesce(ma.verify_result in ('已纳入监测', '经核实无风险'), false) end as is_verified,
+           case when ma.signal_id is null then min(c.visit_date)
+                when ma.verify_result in ('已纳入监测', '经核实无风险')
+                    then coalesce(min(c.visit_date) filter (where c.worker_id = ma.verified_by_worker_id),
+                                  min(c.visit_date)) end - qs.received_on as days_to_verify
     from quarter_signals as qs
-    join checks as c on c.household_id = qs.household_id and c.visit_date >= qs.received_on
+    left join matched_alert as ma using (signal_id, quarter_start)
+    left join checks as c on c.household_id = qs.household_id and c.visit_date >= qs.received_on
      and c.visit_date <= qs.quarter_end
-    group by qs.signal_id, qs.quarter_start, qs.received_on
+    group by qs.signal_id, qs.quarter_start, qs.received_on, ma.signal_id, ma.verify_result,
+             ma.verified_by_worker_id
 ),
 
 -- a household a signal brought into monitoring: a case identified on or after the signal,
@@ -72,10 +99,12 @@ by_signal as (
     select qs.quarter_start, qs.folder,
            count(*)                                                   as signals,
            count(*) filter (where qs.matched_person_count > 0)        as matched_signals,
-           count(v.signal_id)                                         as verified_signals,
+           count(*) filter (where v.is_verified)                      as verified_signals,
+           count(*) filter (where v.has_alert)                        as signals_with_alert,
+           count(*) filter (where v.has_alert and v.is_verified)      as verified_by_alert,
            percentile_cont(0.5) within group (order by v.days_to_verify) as median_days_to_verify
     from quarter_signals as qs
-    left join verified as v using (signal_id, quarter_start)
+    join verified as v using (signal_id, quarter_start)
     group by qs.quarter_start, qs.folder
 )
 
@@ -93,6 +122,8 @@ select
     coalesce(b.households, 0)                           as households_brought_in,
     coalesce(s.verified_signals, 0)                     as verified_signals,
     coalesce(s.signals, 0) - coalesce(s.verified_signals, 0) as unverified_signals,
+    coalesce(s.signals_with_alert, 0)                   as signals_with_platform_alert,
+    coalesce(s.verified_by_alert, 0)                    as verified_by_platform_alert,
     s.median_days_to_verify
 from grid as g
 join received as r using (quarter_start, folder)
