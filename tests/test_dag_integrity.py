@@ -27,7 +27,8 @@ def dagbag(tmp_path_factory):
 
 def test_dags_import_cleanly(dagbag):
     assert dagbag.import_errors == {}
-    assert dagbag.dags, "no DAGs found"
+    assert set(dagbag.dags) == {"fpr_daily_monitoring", "fpr_weekly_screening", "fpr_monthly_review",
+                                "fpr_quarterly_linkage"}
 
 
 def test_every_dag_has_owner_tags_and_failure_route(dagbag):
