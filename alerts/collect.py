@@ -174,7 +174,6 @@ def scope_label(a: Audience, names: dict[str, str], routing: Routing, unrouted: 
 
 def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing) -> list[DigestData]:
     """One DigestData per recipient (every recipient in the routing file, and the fallback)."""
-    state.ensure(conn)
     names = region_names(conn)
     # a finding verified 不属实 (dismissed) stops alerting until its record changes
     open_issues = _rows(conn.execute(ISSUE_SQL.format(where="i.status = 'open' and not i.dismissed")))

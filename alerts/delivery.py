@@ -18,22 +18,10 @@ from pathlib import Path
 
 import psycopg
 
+from core import locks
+
 log = logging.getLogger(__name__)
 CONTENT_HASH_HEADER = "X-FPR-Content-Hash"    # set by digest.build_message
-
-DELIVERY_DDL = """
-create table if not exists dq.alert_delivery (
-    digest_key   text not null,        -- recipient group + run date
-    content_hash text not null,
-    run_date     date not null,
-    channel      text not null,        -- outbox / smtp / wecom / dingtalk
-    recipients   text not null,
-    subject      text not null,
-    sent_at      timestamptz not null default now(),
-    primary key (digest_key, content_hash)
-);
-comment on table dq.alert_delivery is '已发送的预警摘要邮件和群机器人消息（同一收件人同样内容只发一次，与由哪台主机发送无关）';
-"""
 
 
 class DeliveryError(RuntimeError):
@@ -42,10 +30,6 @@ class DeliveryError(RuntimeError):
     def __init__(self, message: str, eml: Path):
         super().__init__(message)
         self.eml = eml
-
-
-def ensure(conn: psycopg.Connection) -> None:
-    conn.execute(DELIVERY_DDL)
 
 
 def content_hash(msg: EmailMessage) -> str:
@@ -114,7 +98,6 @@ def deliver(conn: psycopg.Connection, msg: EmailMessage, *, key: str, run_date: 
     """Returns 'skipped' (this exact digest was already sent), 'outbox' or 'smtp'.
     Raises DeliveryError when SMTP fails after its retries; the .eml stays in the outbox and
     nothing is recorded, so the next run (or the task's retry) sends it again."""
-    conn.execute(DELIVERY_DDL)
     digest = content_hash(msg)
     with send_lock(conn, key, digest):
         if already_sent(conn, key, digest):
@@ -145,7 +128,7 @@ def record_sent(conn: psycopg.Connection, key: str, digest: str, run_date: dt.da
 def send_lock(conn: psycopg.Connection, key: str, digest: str):
     """Two hosts sending the same digest at once: the second waits, then finds it sent.
     A session-level advisory lock, so no transaction stays open while SMTP or HTTP runs."""
-    lock_id = int.from_bytes(hashlib.sha256(f"{key}|{digest}".encode()).digest()[:8], "big", signed=True)
+    lock_id = locks.digest_send(key, digest)
     conn.execute("select pg_advisory_lock(%s)", (lock_id,))
     conn.commit()
     try:

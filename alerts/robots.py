@@ -207,7 +207,6 @@ def post(robot: Robot, title: str, text: str, *, attempts: int | None = None,
 def deliver_card(conn: psycopg.Connection, robot: Robot, d: DigestData, *, key: str,
                  run_date: dt.date) -> str:
     """'skipped' (this card was already posted, from whichever host) or 'sent'; RobotError."""
-    conn.execute(delivery.DELIVERY_DDL)
     digest = card_hash(d, key)
     with delivery.send_lock(conn, key, digest):
         if delivery.already_sent(conn, key, digest):

@@ -20,6 +20,7 @@ import psycopg
 from alerts import delivery, digest, robots, routing, state
 from alerts.collect import DigestData, collect
 from alerts.masking import mask_text
+from core.schema import ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,7 @@ def send_digests(conn: psycopg.Connection, run_date: dt.date, outbox: Path,
     """Returns {"run_date", "ok", "digests", "cards", "failures"} (see docs/alerts.md);
     raises AlertDeliveryFailed(.result = that dict) when something failed and raise_on_failure."""
     route = routing.load_routing(routing_file)
-    state.ensure(conn)
-    delivery.ensure(conn)
+    ensure_schema(conn, "dq")
     conn.commit()
     digests, cards, failures = [], [], []
     for d in collect(conn, run_date, route):

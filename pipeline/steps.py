@@ -180,12 +180,13 @@ def run_followup(run_date: dt.date) -> dict:
 def send_alerts(run_date: dt.date) -> dict:
     """Supervisors' digests; none for a backfilled past date (its findings are not today's)."""
     from alerts.send import send_digests
+    from core.schema import ensure_schema
     from expectations import dq_store
 
     resolve_warehouse_url()
     s = _settings()
     with _connect() as conn:
-        dq_store.ensure_dq_schema(conn)
+        ensure_schema(conn, "dq")
         if dq_store.is_catch_up(conn, run_date):
             later = dq_store.latest_run_date(conn)
             log.warning("运行日期 %s 是补跑（已有 %s 的运行）：不发送督导摘要", run_date, later)

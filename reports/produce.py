@@ -92,6 +92,7 @@ def produce(kind: str, run_date: dt.date, conn=None, outbox: Path | None = None,
     """The one entry point the DAGs and the CLI call: rebuild the report marts (they read the
     day's dq.issue), then produce the report."""
     from core import warehouse
+    from core.schema import ensure_schema
     from reports.marts import rebuild_report_marts
 
     if kind not in KINDS:
@@ -101,6 +102,7 @@ def produce(kind: str, run_date: dt.date, conn=None, outbox: Path | None = None,
     own = conn is None
     conn = conn or warehouse.connect(autocommit=False)
     try:
+        ensure_schema(conn, "dq", "reports")
         fn = {"weekly": produce_weekly, "monthly": produce_monthly, "quarterly": produce_quarterly}[kind]
         result = fn(conn, run_date, outbox=outbox)
         conn.commit()

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from core.warehouse import ensure_raw_schema
+from core import locks, schema
 from ingest.batches import open_batch
 
 from .client import PlatformClient, PlatformError, parse_time
@@ -34,18 +34,7 @@ SOURCE = "platform"
 COLUMNS = ("record_id", "updated_at", "is_deleted", "payload")
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 itself, not an escaped backslash + "u0000"
 
-TABLE_DDL = """
-create table if not exists {table} (
-    load_batch_id bigint not null references raw.load_batch (batch_id),
-    record_id     text not null,
-    updated_at    timestamptz not null,
-    is_deleted    boolean not null,
-    payload       jsonb not null
-);
-create index if not exists {name}_batch_idx on {table} (load_batch_id);
-create index if not exists {name}_key_idx on {table} (record_id, updated_at);
-comment on table {table} is '省级监测平台接口 {resource} 的原始记录：每次拉取收到的每个版本一行，payload 为原样条目';
-"""
+TABLE_DDL = schema.ddl("raw_platform_resource")
 
 
 class PlatformShortPull(PlatformError):
@@ -63,9 +52,9 @@ class PlatformLoadError(Exception):
 
 def ensure_platform_tables(conn: psycopg.Connection, resources: Iterable[str] | None = None) -> None:
     """Create raw.load_batch & co. and the raw table of each resource, if missing."""
-    ensure_raw_schema(conn)
+    schema.ensure_schema(conn, "raw")
     with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(4242002)")
+        conn.execute("select pg_advisory_xact_lock(%s)", (locks.SCHEMA,))
         for name in resources or RESOURCES:
             res = get_resource(name)
             conn.execute(TABLE_DDL.format(table=res.table, name=f"platform_{res.name}",

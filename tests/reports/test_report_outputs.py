@@ -27,10 +27,9 @@ UNMASKED = re.compile(r"(?<![0-9A-Za-z*])\d{17}[\dXx](?![0-9A-Za-z])|(?<!\d)1[3-
 @pytest.fixture()
 def out_dirs(db, tmp_path, monkeypatch):
     """Fresh outbox and report folder; no earlier delivery of a report remembered."""
-    db.execute("create schema if not exists dq")
-    from alerts import delivery
+    from core.schema import ensure_schema
 
-    delivery.ensure(db)
+    ensure_schema(db, "dq")
     db.execute("delete from dq.alert_delivery where digest_key ~ '^(weekly|monthly|quarterly)'")
     db.commit()
     monkeypatch.setenv("REPORTS_DIR", str(tmp_path / "reports"))
