@@ -1,11 +1,14 @@
 """Gather what one recipient's digest says: open issues in their regions, what is new, still
-open (and for how long) or resolved since their last digest, names, grid workers, Data Docs."""
+open (and for how long) or resolved since their last digest, names, grid workers, Data Docs.
+
+DigestData is the digest's whole view model (every count and ranking a digest or a robot card
+shows); alerts.render and alerts.robots only format it."""
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import psycopg
@@ -13,6 +16,7 @@ import psycopg
 from alerts import state
 from alerts.headers import header_text
 from alerts.routing import Audience, Routing
+from expectations.catalog import FAMILY_NAMES, load_rules
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,7 @@ class DigestData:
     overdue: list[dict] = field(default_factory=list)
     fix_disputed: list[dict] = field(default_factory=list)
     flagged_today: int = 0
+    rule_titles: dict[str, str] = field(default_factory=dict)   # rule id -> its sentence (catalog)
 
     @property
     def changed(self) -> bool:
@@ -54,6 +59,27 @@ class DigestData:
     @property
     def open_keys(self) -> set[str]:
         return {state.issue_key(i) for i in self.open}
+
+    @property
+    def high_open(self) -> int:
+        return sum(1 for i in self.open if i["severity"] == "high")
+
+    def rule_title(self, rule_id: str) -> str:
+        return self.rule_titles.get(rule_id, "（规则目录中无此规则）")
+
+    def families(self) -> list[tuple[str, str, list[tuple[str, str, int, int, int]]]]:
+        """[(family code, family name, [(rule id, meaning, open, new, resolved)])], most open first."""
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for i in self.open:
+            counts[i["rule_id"]][0] += 1
+            counts[i["rule_id"]][1] += i["change"] == "新增"
+        for i in self.resolved:
+            counts[i["rule_id"]][2] += 1
+        fams: dict[str, list] = defaultdict(list)
+        for rid, (n, new, res) in sorted(counts.items()):
+            fams[rid.split("-")[0]].append((rid, self.rule_title(rid), n, new, res))
+        order = sorted(fams, key=lambda f: (-sum(r[2] for r in fams[f]), f))
+        return [(f, FAMILY_NAMES.get(f, f), fams[f]) for f in order]
 
     def worst_villages(self, n: int = 10) -> list[tuple[str, str, int, int]]:
         """(village code, name, open, of which high) worst first."""
@@ -194,6 +220,7 @@ def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing) -> li
         i["days_overdue"] = max(0, (run_date - i["due_on"]).days) if i["due_on"] else 0
     flagged = _flagged_today(conn, run_date)
     docs_url, validation = data_docs(conn, run_date)
+    titles = {r.rule_id: r.title for r in load_rules()}
     routed = routing.counties
 
     out = []
@@ -219,7 +246,7 @@ def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing) -> li
             still_open=sorted((i for i in mine if i["change"] == "仍未解决"),
                               key=lambda i: (-i["days_open"], i["rule_id"], i["entity_id"])),
             resolved=res, first_digest=base is None, docs_url=docs_url, validation=validation,
-            region_names=names, overdue=overdue, fix_disputed=disputed,
+            region_names=names, overdue=overdue, fix_disputed=disputed, rule_titles=titles,
             flagged_today=len({state.issue_key(i) for i in overdue} & flagged["escalated"])
             + len({state.issue_key(i) for i in disputed} & flagged["claimed_fixed_still_open"])))
     return out

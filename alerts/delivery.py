@@ -1,5 +1,5 @@
-"""Deliver messages: `.eml` files in the outbox by default; SMTP through the Airflow SMTP
-provider connection when ALERT_SMTP_CONN_ID names one (STARTTLS and login come from it).
+"""Deliver messages: `.eml` files in the outbox by default; SMTP through the Airflow connection
+that ALERT_SMTP_CONN_ID names (TLS, STARTTLS and login come from it: smtp_session).
 
 A digest is recorded in dq.alert_delivery once sent: the same digest (same recipient, day and
 content) is never sent twice, and a failed send keeps the .eml in the outbox so nothing is lost.
@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import smtplib
+import ssl
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -68,21 +69,48 @@ def write_eml(msg: EmailMessage, outbox: Path, name: str) -> Path:
     return path
 
 
+def _flag(value) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+@contextlib.contextmanager
+def smtp_session(conn_id: str):
+    """A logged-in smtplib client for the Airflow connection `conn_id`: host, port, login and
+    password; implicit TLS unless its extra says disable_ssl, else STARTTLS unless disable_tls;
+    `timeout` (30 s) and `ssl_context` ("none" skips certificate checks) as the SMTP provider
+    reads them. Our own client: the provider's hook sends only messages it builds itself."""
+    from airflow.sdk import BaseHook
+
+    c = BaseHook.get_connection(conn_id)
+    extra = c.extra_dejson
+    context = None if extra.get("ssl_context") == "none" else ssl.create_default_context()
+    kwargs = {"host": c.host or "", "timeout": int(extra.get("timeout", 30))}
+    if c.port:
+        kwargs["port"] = int(c.port)
+    implicit_tls = not _flag(extra.get("disable_ssl", False))
+    client = smtplib.SMTP_SSL(context=context, **kwargs) if implicit_tls else smtplib.SMTP(**kwargs)
+    try:
+        if not implicit_tls and not _flag(extra.get("disable_tls", False)):
+            client.starttls(context=context)
+            client.ehlo()
+        if c.login and c.password:
+            client.login(c.login, c.password)
+        yield client
+    finally:
+        client.close()
+
+
 def send_smtp(msg: EmailMessage, conn_id: str, attempts: int | None = None,
               backoff: float | None = None) -> None:
-    """Send through the Airflow SMTP connection `conn_id` (host, port, login/password; STARTTLS
-    unless its extra says disable_tls, implicit TLS unless disable_ssl). The hook's own
-    send_email_smtp() builds a bare HTML message, so the ready multipart message goes through
-    the hook's logged-in client. Retried `attempts` times (ALERT_SMTP_ATTEMPTS, default 3) with
-    a growing pause (ALERT_SMTP_BACKOFF seconds, default 5), then the last error is raised."""
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
+    """Send the ready multipart message through smtp_session(conn_id). Retried `attempts` times
+    (ALERT_SMTP_ATTEMPTS, default 3) with a growing pause (ALERT_SMTP_BACKOFF seconds, default
+    5), then the last error is raised; a 5xx refusal is not retried."""
     attempts = attempts or int(os.environ.get("ALERT_SMTP_ATTEMPTS", "3"))
     backoff = float(os.environ.get("ALERT_SMTP_BACKOFF", "5")) if backoff is None else backoff
     for attempt in range(1, attempts + 1):
         try:
-            with SmtpHook(smtp_conn_id=conn_id) as hook:
-                refused = hook._smtp_client.send_message(msg)
+            with smtp_session(conn_id) as client:
+                refused = client.send_message(msg)
             if refused:   # some recipients refused, others accepted: those refused did not get it
                 raise smtplib.SMTPRecipientsRefused(refused)
             return
