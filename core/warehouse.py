@@ -18,3 +18,21 @@ def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
     kwargs.setdefault("autocommit", True)
     return psycopg.connect(url or warehouse_url(), **kwargs)
 
+
+
+def has_table(conn: psycopg.Connection, name: str) -> bool:
+    """Whether the relation `schema.name` exists (a fresh warehouse, a model dbt did not build)."""
+    return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]
+
+
+def has_column(conn: psycopg.Connection, table: str, column: str) -> bool:
+    """Whether `schema.table` has `column` (marts of an older release lack newer columns)."""
+    schema, name = table.split(".")
+    return conn.execute("select 1 from information_schema.columns where table_schema = %s and "
+                        "table_name = %s and column_name = %s", (schema, name, column)).fetchone() is not None
+
+
+def dict_rows(cur) -> list[dict]:
+    """A cursor's rows as dicts keyed by column name."""
+    cols = [c.name for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]

@@ -15,6 +15,7 @@ import psycopg
 
 from alerts.masking import mask_text
 from core import locks
+from core.warehouse import has_table
 
 ISSUE_COLUMNS = ("rule_id", "severity", "entity_type", "entity_id",
                  "county_code", "town_code", "village_code", "detail")
@@ -39,17 +40,23 @@ def fetch_issues(conn: psycopg.Connection, where: str, params=None) -> dict[tupl
     return {(r[0], r[3]): dict(zip(ALL_COLUMNS, r)) for r in cur.fetchall()}
 
 
+def _stage(conn: psycopg.Connection, table: str, definition: str, columns: Iterable[str],
+           rows: Iterable[Iterable]) -> None:
+    """Rows into the session's temp table `table` (made once from `definition`, emptied first)."""
+    conn.execute(f"create temp table if not exists {table} {definition}")
+    conn.execute(f"truncate {table}")
+    with conn.cursor().copy(f"copy {table} ({', '.join(columns)}) from stdin") as cp:
+        for row in rows:
+            cp.write_row(row)
+
+
 def write_issues(conn: psycopg.Connection, rows: Iterable[dict]) -> int:
     """Insert or replace whole dq.issue rows (every column of ALL_COLUMNS)."""
     rows = list(rows)
     if not rows:
         return 0
-    conn.execute("create temp table if not exists issue_write (like dq.issue including defaults) "
-                 "on commit delete rows")
-    conn.execute("truncate issue_write")
-    with conn.cursor().copy(f"copy issue_write ({', '.join(ALL_COLUMNS)}) from stdin") as cp:
-        for r in rows:
-            cp.write_row([r[c] for c in ALL_COLUMNS])
+    _stage(conn, "issue_write", "(like dq.issue including defaults) on commit delete rows", ALL_COLUMNS,
+           ([r[c] for c in ALL_COLUMNS] for r in rows))
     sets = ", ".join(f"{c} = excluded.{c}" for c in ALL_COLUMNS if c not in ("rule_id", "entity_id"))
     conn.execute(f"insert into dq.issue ({', '.join(ALL_COLUMNS)}) "
                  f"select {', '.join(ALL_COLUMNS)} from issue_write "
@@ -64,13 +71,9 @@ def write_events(conn: psycopg.Connection, events: Iterable[tuple]) -> int:
     events = list(events)
     if not events:
         return 0
-    conn.execute("create temp table if not exists event_write (rule_id text, entity_id text, "
-                 "run_date date, event text, detail text, source text, seq serial) on commit drop")
-    conn.execute("truncate event_write")
-    with conn.cursor().copy("copy event_write (rule_id, entity_id, run_date, event, detail, source) "
-                            "from stdin") as cp:
-        for ev in events:
-            cp.write_row(ev)
+    _stage(conn, "event_write", "(rule_id text, entity_id text, run_date date, event text, detail text, "
+           "source text, seq serial) on commit drop",
+           ("rule_id", "entity_id", "run_date", "event", "detail", "source"), events)
     return conn.execute(
         "insert into dq.issue_event (rule_id, entity_id, run_date, event, detail, source) "
         "select rule_id, entity_id, run_date, event, detail, source from event_write order by seq "
@@ -80,7 +83,7 @@ def write_events(conn: psycopg.Connection, events: Iterable[tuple]) -> int:
 def latest_run_date(conn: psycopg.Connection) -> dt.date | None:
     """The latest run date merged into dq.issue (None on a fresh warehouse). A run for an
     earlier date is a backfill/catch-up: it must send no digest (see is_catch_up)."""
-    if not conn.execute("select to_regclass('dq.rule_sync') is not null").fetchone()[0]:
+    if not has_table(conn, "dq.rule_sync"):
         return None
     return conn.execute(
         "select max(d) from (select max(run_date) as d from dq.rule_sync "
@@ -176,13 +179,8 @@ def sync_issues(conn: psycopg.Connection, run_date: dt.date, evaluated_rules: li
                "events": 0, "catch_up_rules": len(later)}
         if not current:
             return out
-        conn.execute("create temp table if not exists found_key (rule_id text, entity_id text) "
-                     "on commit drop")
-        conn.execute("truncate found_key")
-        with conn.cursor().copy("copy found_key (rule_id, entity_id) from stdin") as cp:
-            for key in found:
-                if key[0] in current:
-                    cp.write_row(key)
+        _stage(conn, "found_key", "(rule_id text, entity_id text) on commit drop", ("rule_id", "entity_id"),
+               (key for key in found if key[0] in current))
         existing = fetch_issues(
             conn, "i.rule_id = any(%(r)s) and (i.status = 'open' or exists (select 1 from found_key f "
                   "where f.rule_id = i.rule_id and f.entity_id = i.entity_id))", {"r": current})

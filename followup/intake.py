@@ -1,4 +1,5 @@
-"""Verification results coming back (CONTRACT §5): `verification/verification_<YYYYMMDD>.xlsx|csv`.
+"""Verification results coming back: `verification/verification_<YYYYMMDD>.xlsx|csv` (columns:
+ingest/feeds/mappings/verification.yml; the cadres' guide: docs/checklist_guide.md).
 
 Files are read by the feed loader (same batches, rejects and duplicate handling as every
 feed) with one more check per row against the warehouse: the rule must be in the catalog,
@@ -23,6 +24,7 @@ import psycopg
 from alerts.masking import mask_text
 from core import locks
 from core.schema import ensure_schema
+from core.warehouse import has_table
 from expectations import catalog, dq_store
 from ingest.feeds.load import load_folder
 
@@ -93,7 +95,7 @@ def intake_verifications(conn: psycopg.Connection, landing_dir: Path, run_date: 
 
 def _apply_pending(conn: psycopg.Connection, index: FindingIndex, run_date: dt.date) -> dict:
     totals = {"applied": 0, "ignored": 0, "events": 0}
-    if not conn.execute("select to_regclass('raw.feed_verification') is not null").fetchone()[0]:
+    if not has_table(conn, "raw.feed_verification"):
         return totals
     pending = conn.execute(
         """select b.batch_id, b.origin, b.file_date from raw.load_batch b

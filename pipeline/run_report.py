@@ -52,7 +52,7 @@ def on_close_day_failure(context) -> None:
     run_id = notify.failure_facts(context)["run_id"]
     try:
         with warehouse.connect(resolve_warehouse_url()) as conn:
-            if conn.execute("select to_regclass('dq.engineer_report') is not null").fetchone()[0] and \
+            if warehouse.has_table(conn, "dq.engineer_report") and \
                     conn.execute("select 1 from dq.engineer_report where run_id = %s", (run_id,)).fetchone():
                 return
     except Exception:

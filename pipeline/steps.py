@@ -93,7 +93,9 @@ def ingest_platform(run_date: dt.date) -> dict:
 
 
 def _later_platform_run(conn, run_date: dt.date) -> dt.date | None:
-    if not conn.execute("select to_regclass('raw.load_batch') is not null").fetchone()[0]:
+    from core.warehouse import has_table
+
+    if not has_table(conn, "raw.load_batch"):
         return None
     return conn.execute("select max(run_date) from raw.load_batch where source = 'platform' "
                         "and status = 'succeeded' and run_date > %s", (run_date,)).fetchone()[0]
