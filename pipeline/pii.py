@@ -67,12 +67,6 @@ def install_hash_key(conn: psycopg.Connection, key: str) -> str:
     return "rotated"
 
 
-def key_installed(conn: psycopg.Connection) -> bool:
-    have = conn.execute("select to_regprocedure(%s) is not null and to_regclass(%s) is not null",
-                        (f"{SCHEMA}.pii_hash(text)", f"{SCHEMA}.pii_key")).fetchone()[0]
-    return bool(have and conn.execute(f"select exists (select 1 from {SCHEMA}.pii_key)").fetchone()[0])
-
-
 def install_hash_key_from_env() -> str:
     """DAG task body: PII_HASH_KEY from the environment into the warehouse (WAREHOUSE_URL or
     the Airflow connection `warehouse`). Returns only the status word, so XCom holds no key."""
