@@ -43,119 +43,163 @@ def copy_text(value) -> str:
     return str(value)   # int, Decimal (never NaN here)
 
 
-def _joined(pattern: str) -> re.Pattern:
-    """A column of cells joined by _SEP, each cell empty or matching pattern."""
-    return re.compile(f"(?:{pattern})?(?:{_SEP}(?:{pattern})?)*")
+_HOLE = "\x01"   # a cell only the converter can read (never matches a pattern below)
 
 
-_DATE_COL = _joined(r"(?:19[0-9]{2}|20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])")
+def _seg(pattern: str) -> re.Pattern:
+    return re.compile(f"(?:{pattern})?")
+
+
+def _joined(seg: re.Pattern) -> re.Pattern:
+    """A column of cells joined by _SEP, each cell matching seg."""
+    p = seg.pattern
+    return re.compile(f"{p}(?:{_SEP}{p})*")
+
+
+_START, _END = f"(?:^|(?<={_SEP}))", f"(?={_SEP}|$)"
+_DATE_SEG = _seg(r"(?:19[0-9]{2}|20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])")
 _LATE_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-(29|30|31)")
-_ID_COL = _joined(r"[0-9]{15}|[0-9]{17}[0-9X]")
-_NUMBER_COLS = {
-    "money_yuan": _joined(r"-?[0-9]{1,12}(?:\.[0-9]{1,4})?"),
-    "money_wan": _joined(r"-?[0-9]{1,8}(?:\.[0-9]{1,8})?"),
-    "numeric": _joined(r"-?[0-9]{1,12}(?:\.[0-9]{1,6})?"),
-    "integer": _joined(r"[0-9]{1,9}"),
+# 20260305 -> 2026-03-05, 2026/3/5 and 2026.3.5 -> 2026-3-5 -> 2026-03-05, done only with literal
+# replacements (Python expands a template with groups match by match): whatever comes out as
+# a plain date was one of the shapes reader._fast_date reads, and means the same date
+_DIGIT_DATE = re.compile(r"(?:(?<=^[0-9]{4})|(?<=\x00[0-9]{4}))(?=[0-9]{4}(?:\x00|$))"
+                         r"|(?:(?<=^[0-9]{6})|(?<=\x00[0-9]{6}))(?=[0-9]{2}(?:\x00|$))")
+_DATE_SEPS = str.maketrans("/.", "--")
+_PAD = re.compile(r"(?<=-)(?=[0-9](?:-|\x00|$))")
+_ID_SEG = _seg(r"[0-9]{15}|[0-9]{17}[0-9X]")
+_NUMBER_SEGS = {
+    "money_yuan": _seg(r"-?[0-9]{1,12}(?:\.[0-9]{1,4})?"),
+    "money_wan": _seg(r"-?[0-9]{1,8}(?:\.[0-9]{1,8})?"),
+    "numeric": _seg(r"-?[0-9]{1,12}(?:\.[0-9]{1,6})?"),
+    "integer": _seg(r"[0-9]{1,9}"),
 }
+# the column's own unit after a digit, and thousands separators between digits (the reader's
+# converter drops both before reading the number)
+_UNITS = {"money_yuan": re.compile("(?<=[0-9])元" + _END),
+          "money_wan": re.compile("(?<=[0-9])(?:万元|万)" + _END)}
+_COMMA = re.compile(r"(?<=[0-9]),(?=[0-9])")
+_SPACE = re.compile(r"\s+")
+_LEADING_QUOTES = re.compile(_START + "'+")
+_EDGE_SPACE = re.compile(_START + r"\s+|\s+" + _END)
 # text: stripped, and either all ASCII or starting with a CJK ideograph / ASCII letter or digit
-_TEXT_COL = _joined(r"(?=[0-9A-Za-z\u4e00-\u9fff])[^\x00]*(?<!\s)|(?=[!-~])[\x01-\x7f]*(?<!\s)")
-_CODE_BAD = re.compile(r"[\s'\\]")
+_TEXT_SEG = _seg(r"(?=[0-9A-Za-z\u4e00-\u9fff])[^\x00\x01]*(?<!\s)|(?=[!-~])[\x02-\x7f]*(?<!\s)")
+_CODE_BAD = re.compile(r"[\s'\\\x01]")
 _LOWER = re.compile(r"[a-z]")
 _MISS = object()
-_STR, _NONE = str, type(None)
-_NUMBER_CELL_TYPES = {str, int, float, _NONE}
+_STR, _NONE, _DATETIME, _DATE = str, type(None), dt.datetime, dt.date
 
 
-def _as_text(cells: list, numbers: bool) -> list | None:
-    """The cells as str ("" for empty), or None if some cell is of another type. Numbers
-    (XLSX int/float cells) are written as Python writes them when `numbers`."""
+def _texts(cells: list, kind: str) -> list:
+    """The cells as str ("" for empty, _HOLE for a cell of another type). XLSX numbers are
+    written as Python writes them in number columns, date cells as ISO dates in date columns."""
     types = set(map(type, cells))
     if types == {_STR}:
         return cells
     if types <= {_STR, _NONE}:
         return ["" if c is None else c for c in cells]
-    if numbers and types <= _NUMBER_CELL_TYPES:
-        return [c if type(c) is _STR else "" if c is None else repr(c) for c in cells]
-    return None
-
-
-def _fits(pattern: re.Pattern, text: list) -> str | None:
-    joined = _SEP.join(text)
-    if joined.count(_SEP) != len(text) - 1 or not pattern.fullmatch(joined):
-        return None
-    return joined
+    if kind == "number":
+        return [c if type(c) is _STR else "" if c is None else
+                repr(c) if type(c) in (int, float) else _HOLE for c in cells]
+    if kind == "date":
+        return [c if type(c) is _STR else "" if c is None else
+                c.date().isoformat() if type(c) is _DATETIME else
+                c.isoformat() if type(c) is _DATE else _HOLE for c in cells]
+    return [c if type(c) is _STR else "" if c is None else _HOLE for c in cells]
 
 
 def _nulls(text: list) -> list:
-    return [c or NULL for c in text] if "" in text else text
+    return [NULL if c == "" else c for c in text] if "" in text else text
 
 
 class _ColumnCopy:
-    """One mapped column of a file: its cells -> COPY texts, vectorised when it can be."""
+    """One mapped column of a file: its cells -> COPY texts, vectorised where it can be."""
 
     def __init__(self, col, conv):
         self.col, self.conv, self.type = col, conv, col.type
-        self.lookup = None
-        if self.type == "enum":
-            self.lookup = {k: copy_text(v) for k, v in _enum_fast(col).items()}
-        elif self.type == "bool_shi_fou":
-            self.lookup = {"是": "t", "否": "f", "": NULL}
-        self.pattern = re.compile(col.pattern) if self.type == "code" and col.pattern else None
-
-    def vector(self, cells: list) -> list | None:
-        """COPY texts of every cell, or None when some cell needs the converter."""
         t = self.type
-        if t == "date":
-            text = _as_text(cells, False)
-            if text is None:
-                return None
-            joined = _fits(_DATE_COL, text)
-            if joined is None:
-                return None
+        self.lookup = None
+        if t == "enum":
+            self.lookup = {k: copy_text(v) for k, v in _enum_fast(col).items()}
+        elif t == "bool_shi_fou":
+            self.lookup = {"是": "t", "否": "f", "": NULL}
+        self.pattern = re.compile(col.pattern) if t == "code" and col.pattern else None
+        self.kind = "number" if t in _NUMBER_SEGS else "date" if t == "date" else "text"
+        self.seg = {"date": _DATE_SEG, "id_number": _ID_SEG, "text": _TEXT_SEG,
+                    **_NUMBER_SEGS}.get(t)
+        self.full = _joined(self.seg) if self.seg is not None else None
+
+    def vector(self, cells: list) -> list:
+        """COPY text of each cell; None where only the converter can read the cell."""
+        n = len(cells)
+        text = _texts(cells, self.kind)
+        if self.lookup is not None:
+            out = list(map(self.lookup.get, text, repeat(_MISS)))
+            return [None if v is _MISS else v for v in out] if _MISS in out else out
+        joined = _SEP.join(text)
+        if joined.count(_SEP) != n - 1:   # a NUL inside a cell
+            return [None] * n
+        if self.type == "code":
+            return self._code(text, joined)
+        before = joined
+        joined = self._normalise(joined)
+        if self.full.fullmatch(joined):
+            segs = text if joined is before else joined.split(_SEP)
+        else:
+            segs = joined.split(_SEP)
+            match = self.seg.fullmatch
+            segs = [s if match(s) else None for s in segs]
+        if joined is not before:   # a cell the normalising emptied is not an empty cell
+            segs = [None if s == "" and t != "" else s for s, t in zip(segs, text)]
+        if self.type == "date":
             for m in _LATE_DAY.finditer(joined):
                 try:
                     dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
                 except ValueError:
-                    return None
-            return _nulls(text)
-        if t in _NUMBER_COLS:
-            text = _as_text(cells, True)
-            if text is None or _fits(_NUMBER_COLS[t], text) is None:
-                return None
-            return _nulls(text)
+                    bad = m.group(0)
+                    segs = [None if s == bad else s for s in segs]
+        elif self.type == "text" and _NEEDS_ESCAPE.search(joined):
+            segs = [s if s is None else copy_text(s) for s in segs]
+        return _nulls(segs)
+
+    def _normalise(self, joined: str) -> str:
+        """What the reader's converter does to the common variants, on the whole column."""
+        t = self.type
+        if t == "date":
+            if joined.count("-") != 2 * (joined.count(_SEP) + 1):
+                joined = _DIGIT_DATE.sub("-", joined)
+                if "/" in joined or "." in joined:
+                    joined = joined.translate(_DATE_SEPS)
+                joined = _PAD.sub("0", joined)
+            return joined
+        if t in _UNITS or t == "numeric":
+            unit = _UNITS.get(t)
+            if unit is not None and ("元" in joined or "万" in joined):
+                joined = unit.sub("", joined)
+            if "," in joined:
+                joined = _COMMA.sub("", joined)
+            return joined
         if t == "id_number":
-            text = _as_text(cells, False)
-            if text is None or _fits(_ID_COL, text) is None:
-                return None
-            return _nulls(text)
+            if not joined.isascii():
+                joined = nz.nfkc(joined)
+            if " " in joined or not joined.isascii() or _SPACE.search(joined):
+                joined = _SPACE.sub("", joined)
+            if "'" in joined:
+                joined = _LEADING_QUOTES.sub("", joined)
+            if "x" in joined:
+                joined = joined.upper()
+            return joined
         if t == "text":
-            text = _as_text(cells, False)
-            if text is None:
-                return None
-            joined = _fits(_TEXT_COL, text)
-            if joined is None:
-                return None
-            if _NEEDS_ESCAPE.search(joined):
-                text = [copy_text(c) for c in text]
+            return _EDGE_SPACE.sub("", joined) if _EDGE_SPACE.search(joined) else joined
+        return joined
+
+    def _code(self, text: list, joined: str) -> list:
+        upper, pattern = self.col.upper, self.pattern
+        if joined.isascii() and not _CODE_BAD.search(joined) and not (upper and _LOWER.search(joined)) \
+                and (pattern is None or all(map(pattern.fullmatch, filter(None, text)))):
             return _nulls(text)
-        if self.lookup is not None:
-            text = _as_text(cells, False)
-            if text is None:
-                return None
-            out = list(map(self.lookup.get, text, repeat(_MISS)))
-            return None if _MISS in out else out
-        if t == "code":
-            text = _as_text(cells, False)
-            if text is None:
-                return None
-            joined = _SEP.join(text)
-            if joined.count(_SEP) != len(text) - 1 or not joined.isascii() or \
-                    _CODE_BAD.search(joined) or (self.col.upper and _LOWER.search(joined)):
-                return None
-            if self.pattern is not None and not all(map(self.pattern.fullmatch, filter(None, text))):
-                return None
-            return _nulls(text)
-        return None
+        return _nulls([s if s.isascii() and not _CODE_BAD.search(s) and not (upper and _LOWER.search(s))
+                       and (s == "" or pattern is None or pattern.fullmatch(s)) else None
+                       for s in text])
 
 
 def _enum_fast(col) -> dict:
@@ -224,9 +268,9 @@ def _chunk(items: list, fplan: _FilePlan, prefix: str) -> Chunk:
                 list(map(itemgetter(i), rows))
             texts = cc.vector(cells)
             derived = texts
-            if texts is None:
-                texts, derived = _by_cell(cells, cc, col, label, identifying, special, id_slot,
-                                          problems, warned, extra_add)
+            if None in texts:
+                derived = _holes(cells, texts, cc, col, label, identifying, special, id_slot,
+                                 problems, warned, extra_add)
             if not nullable and NULL in texts:
                 for r, text in enumerate(texts):
                     if text == NULL:
@@ -256,33 +300,36 @@ def _chunk(items: list, fplan: _FilePlan, prefix: str) -> Chunk:
     return Chunk(text + "\n" if loaded else "", loaded, len(items), rejects, warnings)
 
 
-def _by_cell(cells, cc, col, label, identifying, special, id_slot, problems, warned, extra_add):
-    """The converter for every cell of a column (as reader._typed_row does it)."""
+def _holes(cells, texts, cc, col, label, identifying, special, id_slot, problems, warned,
+           extra_add):
+    """The converter for the cells vector() could not read (as reader._typed_row does it);
+    fills texts in place and returns the texts of the derived column (id_number_column)."""
     conv = cc.conv
-    texts, derived = [], [] if id_slot is not None else None
-    for r, cell in enumerate(cells):
+    derived = list(texts) if id_slot is not None else texts
+    for r, text in enumerate(texts):
+        if text is not None:
+            continue
+        cell = cells[r]
         try:
             value = conv(cell)
         except nz.RowRejected as exc:
             if identifying:
                 problems.setdefault(r, []).append(str(exc))
-                texts.append("")   # never loaded (the row is rejected), and not "empty" either
-                if derived is not None:
-                    derived.append("")
+                texts[r] = derived[r] = ""   # never loaded (the row is rejected), nor "empty"
                 continue
             warned.setdefault(r, []).append((label, nz.cell_text(cell), f"{exc}，已置空"))
             value = None
         if special:
             if col.type == "id_number" and value and len(value) == 20:
                 if id_slot is not None:
-                    derived.append(value[:18])   # 18 ASCII characters: COPY text as it is
+                    derived[r] = value[:18]
                 else:   # a disability number in an ID column: the ID is its first 18 chars
                     extra_add.setdefault(r, {})[f"{label}原值"] = value
                     value = value[:18]
             elif id_slot is not None:
-                derived.append(copy_text(value))
-        texts.append(copy_text(value))
-    return texts, derived
+                derived[r] = copy_text(value)
+        texts[r] = copy_text(value)
+    return derived
 
 
 def _extras(recs: list, header: _Header, extra_add: dict) -> list:

@@ -237,8 +237,7 @@ def load_folder(conn: psycopg.Connection, landing_dir: Path, folder: str,
     ensure_feed_table(conn, mapping)
     candidates, summaries = list_files(Path(landing_dir) / folder, folder)
     lock_key = int.from_bytes(hashlib.sha256(f"feed:{folder}".encode()).digest()[:4], "big")
-    with conn.transaction():   # session lock: one loader per folder at a time
-        conn.execute("select pg_advisory_lock(%s)", (lock_key,))
+    _session_statement(conn, "select pg_advisory_lock(%s)", (lock_key,))   # one loader per folder
     try:
         for cand in candidates:
             if cand.file_date > run_date:
@@ -247,9 +246,17 @@ def load_folder(conn: psycopg.Connection, landing_dir: Path, folder: str,
                 continue
             summaries.append(_load_one(conn, mapping, cand, run_date, row_check))
     finally:
-        with conn.transaction():
-            conn.execute("select pg_advisory_unlock(%s)", (lock_key,))
+        _session_statement(conn, "select pg_advisory_unlock(%s)", (lock_key,))
     return summaries
+
+
+def _session_statement(conn, query: str, params: tuple) -> None:
+    """One statement outside any batch: a single round trip in autocommit mode."""
+    if conn.autocommit:
+        conn.execute(query, params)
+    else:
+        with conn.transaction():
+            conn.execute(query, params)
 
 
 def _refuse(conn, folder: str, cand: _Candidate, run_date: dt.date, message: str,

@@ -11,6 +11,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import os
 import re
@@ -148,14 +149,23 @@ def _sniff_delimiter(path: Path, encoding: str, offset: int, mapping: Mapping) -
     with _open_text(path, encoding, offset) as fh:
         sample = [line[:MAX_CELL_CHARS] for _, line in zip(range(HEADER_SCAN_ROWS), fh)]
     best, best_hits = ",", 0
+    text = "".join(sample)
+    absent: list | None = None   # a delimiter not in the sample splits nothing: one result for all
     for delim in CSV_DELIMITERS:
-        try:
-            for cells in csv.reader(sample, delimiter=delim):
-                hits = len({c.name for c in map(mapping.find_column, cells) if c})
-                if hits > best_hits:
-                    best, best_hits = delim, hits
-        except csv.Error:   # a broken quote in the sample: the real read reports it
-            continue
+        if delim not in text and absent is not None:
+            row_hits = absent
+        else:
+            row_hits = []
+            try:
+                for cells in csv.reader(sample, delimiter=delim):
+                    row_hits.append(len({c.name for c in map(mapping.find_column, cells) if c}))
+            except csv.Error:   # a broken quote in the sample: the real read reports it
+                pass
+            if delim not in text:
+                absent = row_hits
+        for hits in row_hits:
+            if hits > best_hits:
+                best, best_hits = delim, hits
     return best
 
 
@@ -168,29 +178,14 @@ def _csv_records(path: Path, mapping: Mapping) -> Iterator[_Record]:
         raise BatchRefused(f"文件内容不是有效的 {encoding} 编码文本，请以 UTF-8 或 GB18030 编码重新导出") from None
 
 
+CSV_BLOCK = 1 << 16   # characters of whole lines read at a time
+
+
 def _csv_stream(path: Path, encoding: str, offset: int, delimiter: str) -> Iterator[_Record]:
     with _open_text(path, encoding, offset) as fh:
-        lines: list[str] = []   # the physical lines of the record being read
-
-        def feed():
-            for line in fh:
-                lines.append(line)
-                yield line
-
-        reader = csv.reader(feed(), delimiter=delimiter)
         pending: _Record | None = None
         pending_raw = ""
-        while True:
-            lines.clear()
-            start = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                raise BatchRefused(f"CSV 格式错误（第{start}行附近：{_csv_error_text(exc)}），"
-                                   f"请检查引号和分隔符后重新导出") from None
-            raw = lines[0] if len(lines) == 1 else "".join(lines)
+        for start, raw, cells in _csv_lines(fh, delimiter):
             if pending is not None:
                 yield pending
             pending, pending_raw = _Record(start, raw.rstrip("\r\n"), cells), raw
@@ -200,6 +195,50 @@ def _csv_stream(path: Path, encoding: str, offset: int, delimiter: str) -> Itera
             # an unterminated quoted field swallows everything up to the end of file
             pending.open_quote = pending_raw.count('"') % 2 == 1
             yield pending
+
+
+def _csv_lines(fh, delimiter: str) -> Iterator[tuple[int, str, list]]:
+    """(first physical line, raw text, cells) of every record. A block of lines without a
+    quote is one record per line, split at C speed; from the first quote on, the csv module
+    is fed line by line to know which lines make up each record."""
+    done = 0   # physical lines read so far
+    while True:
+        block = fh.readlines(CSV_BLOCK)
+        if not block:
+            return
+        if '"' not in "".join(block):
+            try:
+                rows = list(csv.reader(block, delimiter=delimiter))
+            except csv.Error:
+                rows = None
+            if rows is not None and len(rows) == len(block):
+                yield from zip(range(done + 1, done + len(block) + 1), block, rows)
+                done += len(block)
+                continue
+        yield from _csv_records_by_line(itertools.chain(block, fh), delimiter, done)
+        return
+
+
+def _csv_records_by_line(lines_in, delimiter: str, done: int) -> Iterator[tuple[int, str, list]]:
+    lines: list[str] = []   # the physical lines of the record being read
+
+    def feed():
+        for line in lines_in:
+            lines.append(line)
+            yield line
+
+    reader = csv.reader(feed(), delimiter=delimiter)
+    while True:
+        lines.clear()
+        start = done + reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise BatchRefused(f"CSV 格式错误（第{start}行附近：{_csv_error_text(exc)}），"
+                               f"请检查引号和分隔符后重新导出") from None
+        yield start, lines[0] if len(lines) == 1 else "".join(lines), cells
 
 
 def _csv_error_text(exc: csv.Error) -> str:
@@ -695,6 +734,8 @@ def _typed_row(cells: list, header: _Header, plan: _RowPlan, warnings: list) -> 
 
 
 def _too_long(cells: list) -> str | None:
+    if max([len(c) for c in cells if type(c) is str], default=0) <= MAX_CELL_CHARS:
+        return None
     for i, cell in enumerate(cells):
         if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
             return (f"第{i + 1}列内容过长（{len(cell)}个字符，超过{MAX_CELL_CHARS}个），"

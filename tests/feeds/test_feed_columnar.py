@@ -93,6 +93,6 @@ def test_clean_columns_take_the_vector_path(tmp_path, monkeypatch):
         f"34122519900101{1000 + i},张{i},死亡,2026-11-0{1 + i % 9},某某派出所" for i in range(50)]
     path = write_csv(tmp_path, "gongan", "20261128", lines)
     calls = []
-    monkeypatch.setattr(columnar, "_by_cell", lambda *a: calls.append(a) or (_ for _ in ()).throw(AssertionError))
+    monkeypatch.setattr(columnar, "_holes", lambda *a: calls.append(a) or (_ for _ in ()).throw(AssertionError))
     [chunk] = columnar.copy_chunks(path, mapping, PREFIX)
     assert (chunk.loaded, chunk.rejects, chunk.warnings, calls) == (50, [], [], [])
