@@ -62,7 +62,8 @@ def _attachment(msg) -> bytes:
 
 
 def _no_personal_data(msg, sheets):
-    text = msg.as_string()
+    # every header but Message-ID, whose random number may have 18 digits (make_msgid)
+    text = "\n".join(f"{k}: {v}" for k, v in msg.items() if k.lower() != "message-id")
     for part in msg.walk():
         if part.get_content_maintype() == "text":
             text += part.get_content()
