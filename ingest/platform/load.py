@@ -19,12 +19,13 @@ from queue import Empty, Full, Queue
 from typing import Any, Iterable, Iterator
 
 import psycopg
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.pq import TransactionStatus
 
 from core.warehouse import ensure_raw_schema
 from ingest.batches import open_batch
 
-from .client import PlatformClient, PlatformError, parse_time
+from .client import PlatformClient, PlatformError, RawItems, parse_item, parse_time
 from .fields import shown
 from .resources import RESOURCES, MissingKey, Resource, get_resource
 
@@ -247,20 +248,60 @@ def _prefetched(pages: Iterator[Any]) -> Iterator[Any]:
                 close()
 
 
+_COPY_SPECIAL = re.compile(rb"[\\\t\n\r]")
+_PLAIN_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\+08:00|Z)")
+
+
+def _copy_bytes(value: bytes) -> bytes:
+    """JSON bytes as a field of COPY's text format (a tab or newline can only be whitespace
+    between tokens there, never inside a string)."""
+    if _COPY_SPECIAL.search(value) is None:
+        return value
+    return (value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n")
+            .replace(b"\r", b"\\r"))
+
+
 def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, write_rows,
-          bad) -> _Pulled:
-    """Page through a resource: each page's checked rows to write_rows(lines), as lines of
-    COPY text (record_id, updated_at, is_deleted, payload); rejects and field warnings to
-    `bad` (JSON lines). Each item is JSON-encoded once, for its payload."""
+          bad, prefix: str = "") -> _Pulled:
+    """Page through a resource: each page's checked rows to write_rows(data), as COPY text
+    (prefix, then record_id, updated_at, is_deleted, payload); rejects and field warnings to
+    `bad` (JSON lines).
+
+    An item that arrived as raw JSON and passes the resource's compiled validator (the
+    common case) lands as the bytes it came in: parsed once, by the validator, never
+    re-encoded. Any other item (a type problem, an unknown field, a \\u escape, which may
+    hide \\u0000 or a lone surrogate) is read into Python and takes the full checks."""
     pulled, seen = _Pulled(), set()
     write_bad = bad.write
+    fast = res.fast_check
+    head = prefix.encode()
     for page in _prefetched(client.iter_pages(res.name, since)):
         pulled.pages += 1
         if page.number == 1:
             pulled.watermark, pulled.total = page.server_time, page.total
-        lines = []
-        for item in page.items:
+        raws = page.items.raw if isinstance(page.items, RawItems) else None
+        rows = []
+        for item in (raws if raws is not None else page.items):
             pulled.position += 1
+            if raws is not None:
+                item = bytes(item)
+                checked = None if b"\\u" in item else fast(item)
+                if checked is not None:
+                    record_id, stamp, deleted = checked
+                    updated_at = parse_time(stamp)
+                    if updated_at is not None:
+                        key = (record_id, updated_at)
+                        if key in seen:
+                            pulled.duplicates += 1
+                        else:
+                            seen.add(key)
+                        if not _PLAIN_TIME.fullmatch(stamp):
+                            stamp = updated_at.isoformat()
+                        rows.append(b"%s%s\t%s\t%s\t%s\n" % (
+                            head, _copy_text(record_id).encode(), stamp.encode(),
+                            b"t" if deleted else b"f", _copy_bytes(item)))
+                        continue
+                item = parse_item(item)
             try:
                 record_id, updated_at, deleted, payload, warnings = _check_item(res, item)
             except (MissingKey, ValueError) as exc:
@@ -275,12 +316,24 @@ def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, writ
                 pulled.duplicates += 1
             else:
                 seen.add(key)
-            lines.append(f"{_copy_text(record_id)}\t{updated_at.isoformat()}\t"
-                         f"{'t' if deleted else 'f'}\t{_copy_text(payload)}\n")
-        if lines:
-            write_rows(lines)
-            pulled.loaded += len(lines)
+            rows.append(f"{prefix}{_copy_text(record_id)}\t{updated_at.isoformat()}\t"
+                        f"{'t' if deleted else 'f'}\t{_copy_text(payload)}\n".encode())
+        if rows:
+            write_rows(b"".join(rows))
+            pulled.loaded += len(rows)
     return pulled
+
+
+class _CopyWriter(QueuedLibpqWriter):
+    """COPY data sent by a thread of its own, so the next page is checked while the database
+    takes this one; at most _COPY_QUEUE blocks (128 KiB each) wait, which bounds memory."""
+
+    def __init__(self, cursor):
+        super().__init__(cursor)
+        self._queue = Queue(_COPY_QUEUE)
+
+
+_COPY_QUEUE = 16
 
 
 SHORT_PULL_RETRIES = 2   # pulls repeated when fewer items than `total` arrived
@@ -308,9 +361,9 @@ def _pull_complete(conn, batch, client: PlatformClient, res: Resource, since: dt
         bad.truncate()
         try:
             with conn.transaction():
-                with conn.cursor().copy(statement) as cp:
-                    pull = _pull(client, res, since,
-                                 lambda lines: cp.write(prefix + prefix.join(lines)), bad)
+                cur = conn.cursor()
+                with cur.copy(statement, writer=_CopyWriter(cur)) as cp:
+                    pull = _pull(client, res, since, cp.write, bad, prefix)
                 if _short(pull):
                     raise _ShortAttempt
         except _ShortAttempt:
