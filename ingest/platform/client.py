@@ -57,13 +57,15 @@ class PlatformProtocolError(PlatformError):
 
 
 class RawItems(Sequence):
-    """A page's items as the JSON bytes they arrived as (`raw`), read as Python values only
-    when asked for one: the loader lands the bytes themselves."""
+    """A page's items as the JSON bytes they arrived as (`raw`, msgspec.Raw slices of the
+    response `body`), read as Python values only when asked for one: the loader lands the
+    bytes themselves."""
 
-    __slots__ = ("raw",)
+    __slots__ = ("raw", "body")
 
-    def __init__(self, raw: list):
+    def __init__(self, raw: list, body: bytes = b""):
         self.raw = raw
+        self.body = body
 
     def __len__(self) -> int:
         return len(self.raw)
@@ -96,6 +98,7 @@ class _Listing(msgspec.Struct):
     next_cursor: Any = None
     total: Any = None
     server_time: Any = None
+    body: bytes = b""       # the response itself (not a field of it)
 
 
 _LISTING = msgspec.json.Decoder(_Listing)
@@ -107,7 +110,9 @@ def _listing_body(resp: requests.Response) -> Any:
     resp.json() reads (a ValueError when that is not JSON either)."""
     if resp.encoding in _UTF8:
         try:
-            return _LISTING.decode(resp.content)
+            listing = _LISTING.decode(resp.content)
+            listing.body = resp.content
+            return listing
         except (msgspec.DecodeError, UnicodeDecodeError):   # NaN, another shape, ...
             pass
     return resp.json()
@@ -201,7 +206,7 @@ class PlatformClient:
     @staticmethod
     def _page(resource: str, number: int, body: Any) -> Page:
         if isinstance(body, _Listing):
-            body = {"items": RawItems(body.items), "next_cursor": body.next_cursor,
+            body = {"items": RawItems(body.items, body.body), "next_cursor": body.next_cursor,
                     "total": body.total, "server_time": body.server_time}
         elif not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise PlatformProtocolError(f"平台 {resource} 第 {number} 页格式不符合接口约定：缺少 items 列表")
