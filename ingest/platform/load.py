@@ -258,10 +258,6 @@ def _prefetched(pages: Iterator[Any]) -> Iterator[Any]:
                 close()
 
 
-_PLAIN_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+08:00")
-_fromisoformat = dt.datetime.fromisoformat
-
-
 def _copy_special(data) -> bool:
     """Whether JSON bytes need escaping as a field of COPY's text format (a tab or newline can
     only be whitespace between tokens there, never inside a string)."""
@@ -299,48 +295,38 @@ def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, writ
         rows, landed = [], 0
         for item in (raws if raws is not None else page.items):
             pulled.position += 1
+            checked = None
             if raws is not None:
-                if not plain:
+                if not plain:   # bytes: fast() looks for \\u escapes
                     item = bytes(item)
-                checked = fast(item) if plain or b"\\u" not in item else None
-                if checked is not None:
-                    record_id, stamp, deleted = checked
-                    try:
-                        updated_at = _fromisoformat(stamp) if _PLAIN_TIME.fullmatch(stamp) else None
-                    except ValueError:   # not a real date or time
-                        updated_at = None
-                    if updated_at is None and (updated_at := parse_time(stamp)) is not None:
-                        stamp = updated_at.isoformat()
-                    if updated_at is not None:
-                        key = (record_id, updated_at)
-                        if key in seen:
-                            pulled.duplicates += 1
-                        else:
-                            seen.add(key)
-                        if not plain:
-                            record_id, item = _copy_text(record_id), _copy_bytes(item)
-                        rows += (f"{prefix}{record_id}\t{stamp}\t{'t' if deleted else 'f'}\t".encode(),
-                                 item, b"\n")
-                        landed += 1
-                        continue
-                item = parse_item(item)
-            try:
-                record_id, updated_at, deleted, payload, warnings = _check_item(res, item)
-            except (MissingKey, ValueError) as exc:
-                write_bad(json.dumps(["r", pulled.position, _reject_text(item), str(exc)],
-                                     ensure_ascii=False) + "\n")
-                continue
-            for name, original, reason in warnings:
-                write_bad(json.dumps(["w", pulled.position, name, original, reason],
-                                     ensure_ascii=False) + "\n")
-            key = (record_id, updated_at)
+                checked = fast(item)
+                if checked is None:
+                    item = parse_item(item)
+            if checked is not None:
+                record_id, updated_at, stamp, deleted = checked
+                key = (record_id, updated_at)
+                if not plain:
+                    record_id, item = _copy_text(record_id), _copy_bytes(item)
+                rows += (f"{prefix}{record_id}\t{stamp}\t{'t' if deleted else 'f'}\t".encode(),
+                         item, b"\n")
+            else:
+                try:
+                    record_id, updated_at, deleted, payload, warnings = _check_item(res, item)
+                except (MissingKey, ValueError) as exc:
+                    write_bad(json.dumps(["r", pulled.position, _reject_text(item), str(exc)],
+                                         ensure_ascii=False) + "\n")
+                    continue
+                for name, original, reason in warnings:
+                    write_bad(json.dumps(["w", pulled.position, name, original, reason],
+                                         ensure_ascii=False) + "\n")
+                key = (record_id, updated_at)
+                rows.append(f"{prefix}{_copy_text(record_id)}\t{updated_at.isoformat()}\t"
+                            f"{'t' if deleted else 'f'}\t{_copy_text(payload)}\n".encode())
+            landed += 1
             if key in seen:
                 pulled.duplicates += 1
             else:
                 seen.add(key)
-            rows.append(f"{prefix}{_copy_text(record_id)}\t{updated_at.isoformat()}\t"
-                        f"{'t' if deleted else 'f'}\t{_copy_text(payload)}\n".encode())
-            landed += 1
         if rows:
             write_rows(b"".join(rows))
             pulled.loaded += landed
