@@ -14,11 +14,13 @@ import psycopg
 from tests.pipeline.conftest import _new_db
 
 
-def _next_day_platform(province, out, day: dt.date) -> None:
-    """A copy of the province whose platform changed `day`: every 20th record of each resource
-    updated (a changed field for persons and households), every 97th one deleted."""
+def _next_day_platform(province, out) -> None:
+    """A copy of the province whose platform changed since the last pull: every 20th record of
+    each resource updated (a changed field for persons and households), every 97th one deleted.
+    The simulator's clock is real time (the watermark is its server_time), so the changes are
+    stamped now."""
     shutil.copytree(province, out)
-    stamp = f"{day.isoformat()}T09:00:00+08:00"
+    stamp = dt.datetime.now(dt.timezone.utc).isoformat()
     for path in sorted((out / "platform").glob("*.jsonl")):
         lines = path.read_text(encoding="utf-8").splitlines()
         for i in range(0, len(lines), 20):
@@ -76,12 +78,12 @@ def test_incremental_full_rerun_and_backfill_agree(province, pg_server_url, pipe
     from pipeline.dbt import run_dbt
 
     day2 = run_date + dt.timedelta(days=1)
-    later = tmp_path_factory.mktemp("next_day") / "province"
-    _next_day_platform(province, later, day2)
     url = _new_db(pg_server_url)
     gx = tmp_path_factory.mktemp("gx_incremental")
 
     pipeline_runner(province, url, gx, run_date)
+    later = tmp_path_factory.mktemp("next_day") / "province"
+    _next_day_platform(province, later)
     pipeline_runner(later, url, gx, day2)             # day two: incremental build
     _staging_equals_history(url)
     with psycopg.connect(url) as conn:

@@ -35,7 +35,7 @@ renamed as (
         record_id,
         load_batch_id
     from source
-)
+),
 
 -- the ID checks depend on the record alone: computed here, once per changed version
 -- (int_person_identity: ID-01 validity, ID-04 birth date and gender from the number)
