@@ -12,12 +12,16 @@
 {% macro latest_platform_records(resource, incremental=false) -%}
     select c.record_id, c.updated_at, c.is_deleted, c.payload, c.load_batch_id
     from {{ source('platform_current', resource) }} as c
-    {%- if incremental and platform_staging_is_incremental() %}
-    where not exists (
-        select from {{ this }} as t
-        where t.record_id = c.record_id and t.load_batch_id = c.load_batch_id
-          and t.updated_at = c.updated_at
-    )
+    {%- if incremental and is_incremental() %}
+    -- a table built by another model file or macro version is typed again in full (the same
+    -- as --full-refresh): its comment says which one built it
+    where (select obj_description(to_regclass('{{ this }}'), 'pg_class'))
+          is distinct from '{{ platform_staging_comment() }}'
+       or not exists (
+           select from {{ this }} as t
+           where t.record_id = c.record_id and t.load_batch_id = c.load_batch_id
+             and t.updated_at = c.updated_at
+       )
     {%- endif %}
 {%- endmacro %}
 
@@ -28,13 +32,7 @@
 {# What the table's comment says once built: its model file's checksum and the version above,
    so a changed model rewrites every row instead of mixing old and new typing. #}
 {% macro platform_staging_comment() -%}
-平台记录类型化结果（增量维护，每次只重算最新版本有变化的记录）；指纹 {{ model.checksum.checksum[:16] }}-{{ platform_staging_version() }}
-{%- endmacro %}
-
-{% macro platform_staging_is_incremental() -%}
-    {%- if not is_incremental() -%}{{ return(false) }}{%- endif -%}
-    {%- set found = run_query("select obj_description(to_regclass('" ~ this ~ "'), 'pg_class')") -%}
-    {{ return(found.columns[0].values()[0] == platform_staging_comment()) }}
+平台记录类型化结果（增量维护，每次只重算最新版本有变化的记录）；指纹 {{ (model.checksum.checksum if model is defined else '')[:16] }}-{{ platform_staging_version() }}
 {%- endmacro %}
 
 {% macro platform_staging_post_hook(resource) -%}
