@@ -15,7 +15,7 @@
     {%- if incremental and is_incremental() %}
     -- a table built by another model file or macro version is typed again in full (the same
     -- as --full-refresh): its comment says which one built it
-    where (select obj_description(to_regclass('{{ this }}'), 'pg_class'))
+    where (select obj_description(to_regclass('{{ this.include(database=false) }}'), 'pg_class'))
           is distinct from '{{ platform_staging_comment() }}'
        or not exists (
            select from {{ this }} as t

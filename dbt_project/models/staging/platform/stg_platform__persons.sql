@@ -8,7 +8,8 @@ with source as (
     {{ latest_platform_records('persons', incremental=true) }}
 ),
 
-renamed as (
+-- materialized: the ID expressions below would otherwise repeat the normalisation per use
+renamed as materialized (
     select
         payload->>'person_id'                       as person_id,
         payload->>'household_id'                    as household_id,
@@ -39,7 +40,7 @@ renamed as (
 
 -- the ID checks depend on the record alone: computed here, once per changed version
 -- (int_person_identity: ID-01 validity, ID-04 birth date and gender from the number)
-checked as (
+checked as materialized (
     select r.*, {{ id_number_valid('r.id_number') }} as id_valid
     from renamed as r
 )
