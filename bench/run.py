@@ -87,8 +87,13 @@ def _with_db(url: str, db: str) -> str:
 
 
 def _change_platform_records(platform_dir: Path, day: dt.date, share: float) -> int:
-    """The next day's platform: every 1/share-th record of each resource changed that day."""
-    stamp = f"{day.isoformat()}T09:00:00+08:00"
+    """The next day's platform: every 1/share-th record of each resource changed that day.
+
+    Stamped with the real time: the simulator's clock (and so day one's watermark, its
+    server_time) is real time, and a change stamped `day` 09:00 would be older than that
+    watermark, so the next day would pull nothing."""
+    stamp = max(dt.datetime.now(dt.timezone.utc),
+                dt.datetime.fromisoformat(f"{day.isoformat()}T09:00:00+08:00")).isoformat()
     step, changed = round(1 / share), 0
     for path in sorted(platform_dir.glob("*.jsonl")):
         lines = path.read_text(encoding="utf-8").splitlines()

@@ -50,6 +50,32 @@ create index if not exists {name}_key_idx on {table} (record_id, updated_at);
 comment on table {table} is '省级监测平台接口 {resource} 的原始记录：每次拉取收到的每个版本一行，payload 为原样条目';
 """
 
+# The latest version of every record (the later updated_at, then the later batch), kept by the
+# loader in the batch's own transaction, so staging reads one row per key instead of ranking the
+# whole append-only history every day. It always equals ranking the history (CURRENT_FROM_HISTORY).
+CURRENT_DDL = """
+create table {current} (
+    record_id     text primary key,
+    updated_at    timestamptz not null,
+    is_deleted    boolean not null,
+    payload       jsonb not null,
+    load_batch_id bigint not null
+);
+comment on table {current} is '省级监测平台接口 {resource} 每条记录的最新版本（updated_at 最晚者，其次批次最新者），由装载程序在批次事务内维护';
+"""
+
+# the latest version in the history of each record named by `affected` (a query of record_id)
+CURRENT_FROM_HISTORY = """
+insert into {current} (record_id, updated_at, is_deleted, payload, load_batch_id)
+select distinct on (h.record_id) h.record_id, h.updated_at, h.is_deleted, h.payload, h.load_batch_id
+from {table} as h
+where h.record_id in ({affected})
+order by h.record_id, h.updated_at desc, h.load_batch_id desc
+on conflict (record_id) do update
+set updated_at = excluded.updated_at, is_deleted = excluded.is_deleted,
+    payload = excluded.payload, load_batch_id = excluded.load_batch_id
+"""
+
 
 class PlatformShortPull(PlatformError):
     """The platform kept sending fewer items than its own `total`: records are missing."""
@@ -75,12 +101,44 @@ def ensure_platform_tables(conn: psycopg.Connection, resources: Iterable[str] | 
             conn.execute(TABLE_DDL.format(table=res.table, name=f"platform_{res.name}",
                                           resource=res.name))
             tables.append(res.table)
+            current = current_table(res)
+            if conn.execute("select to_regclass(%s) is null", (current,)).fetchone()[0]:
+                # new, or a warehouse from before the current tables: fill it from the history
+                conn.execute(CURRENT_DDL.format(current=current, resource=res.name))
+                conn.execute(CURRENT_FROM_HISTORY.format(
+                    current=current, table=res.table, affected=f"select record_id from {res.table}"))
         # tables made before the foreign key was dropped (no DDL lock once migrated)
         for table, constraint in conn.execute(
                 "select conrelid::regclass::text, conname from pg_constraint "
                 "where contype = 'f' and conrelid = any(%s::regclass[]) "
                 "and confrelid = 'raw.load_batch'::regclass", (tables,)).fetchall():
             conn.execute(f'alter table {table} drop constraint "{constraint}"')
+
+
+def current_table(res: Resource) -> str:
+    """raw.platform_<resource>_current: the latest version of each record."""
+    return f"{res.table}_current"
+
+
+def _update_current(conn: psycopg.Connection, res: Resource, batch_id: int,
+                    superseded: list[int]) -> None:
+    """Bring the current table up to date with batch `batch_id` (its rows already in the
+    history) and with the rows of the `superseded` batches (already deleted from it): every
+    record either names is looked up again in the history (index on record_id, updated_at)."""
+    current = current_table(res)
+    if superseded:
+        # a version that left with its batch: the record falls back to its best remaining one,
+        # or disappears if the superseded batch was all it had
+        gone = [r[0] for r in conn.execute(
+            f"delete from {current} where load_batch_id = any(%s) returning record_id", (superseded,))]
+        if gone:
+            conn.execute(CURRENT_FROM_HISTORY.format(current=current, table=res.table,
+                                                     affected="select unnest(%(gone)s::text[])"),
+                         {"gone": gone})
+    conn.execute(CURRENT_FROM_HISTORY.format(
+        current=current, table=res.table,
+        affected="select record_id from " + res.table + " where load_batch_id = %(batch)s"),
+        {"batch": batch_id})
 
 
 def previous_watermark(conn: psycopg.Connection, resource: str, run_date: dt.date) -> dt.datetime | None:
@@ -434,6 +492,7 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
             )]
             if superseded:
                 conn.execute(f"delete from {res.table} where load_batch_id = any(%s)", (superseded,))
+            _update_current(conn, res, batch.batch_id, superseded)
             notes = [f"updated_since={since.isoformat() if since else '全量'}", f"页数 {pages}"]
             if duplicates:
                 notes.append(f"重复条目 {duplicates} 条（同一主键与 updated_at），原样落地，staging 只取一条")
