@@ -7,8 +7,6 @@ from pathlib import Path
 
 import psycopg
 
-from pipeline.dbt import manifest_path
-
 # plan nodes whose cost grows with the product of their inputs when the inner side is big
 _SUSPECT = ("Nested Loop", "SubPlan")
 
@@ -33,13 +31,14 @@ def suspect_nodes(plan: dict, min_rows: int = 10_000) -> list[str]:
     return found
 
 
-def model_sql(manifest: Path | None = None) -> dict[str, str]:
-    nodes = json.loads((manifest or manifest_path()).read_text())["nodes"].values()
+def model_sql(manifest: Path) -> dict[str, str]:
+    """Model name -> compiled SQL, from a dbt manifest.json (the build's target/)."""
+    nodes = json.loads(manifest.read_text())["nodes"].values()
     return {n["name"]: n["compiled_code"] for n in nodes
             if n["resource_type"] == "model" and n.get("compiled_code")}
 
 
-def explain_models(url: str, manifest: Path | None = None) -> list[dict]:
+def explain_models(url: str, manifest: Path) -> list[dict]:
     """[{model, ms, rows, suspects, plan}] slowest first."""
     out = []
     with psycopg.connect(url) as conn:
@@ -65,8 +64,8 @@ def plan_text(url: str, sql: str) -> str:
     return "\n".join(r[0] for r in rows)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":   # python -m bench.explain <warehouse URL> <dbt target/manifest.json>
     import sys
 
-    for r in explain_models(sys.argv[1])[:25]:
+    for r in explain_models(sys.argv[1], Path(sys.argv[2]))[:25]:
         print(f"{r['ms']!s:>10} ms {r.get('rows')!s:>9} rows  {r['model']}  {r.get('error', '')} {r.get('suspects', '')}")

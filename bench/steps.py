@@ -214,3 +214,42 @@ def next_day(url: str, sim_url: str, landing: str, gx_dir: str, run_date: str) -
     parts["rules"] = time.perf_counter() - t
     return {"runs": [time.perf_counter() - t0], "parts": {k: round(v, 2) for k, v in parts.items()},
             "rows": int(changed), "peak_rss_mb": _rss_mb()}
+
+
+def task_times(airflow_db: Path, dag_id: str) -> dict[str, float]:
+    """Seconds per task of the DAG's run, from Airflow's metadata (SQLite under AIRFLOW_HOME)."""
+    import sqlite3
+
+    con = sqlite3.connect(airflow_db)
+    try:
+        rows = con.execute("select task_id, (julianday(end_date) - julianday(start_date)) * 86400 from task_instance "
+                           "where dag_id = ? and start_date is not null and end_date is not null", (dag_id,)).fetchall()
+    finally:
+        con.close()
+    return {task: round(sec, 2) for task, sec in rows}
+
+
+def dag_run(url: str, sim_url: str, landing: str, work: str, run_date: str) -> dict:
+    """The daily DAG on day one under `airflow dags test`, driven as `make run` drives it
+    (local/run.py: same environment, `airflow db migrate` first, unmeasured); wall time of the run."""
+    import subprocess
+    import sys
+
+    from local.run import DAG_ID, airflow_env
+
+    work_dir = Path(work)
+    home = work_dir / "airflow"
+    os.environ.update(WAREHOUSE_URL=url, LANDING_DIR=landing, PLATFORM_BASE_URL=sim_url, PLATFORM_CLIENT_ID="bench",
+                      PLATFORM_CLIENT_SECRET="bench", OUTBOX_DIR=str(work_dir / "outbox_dag"),
+                      GX_PROJECT_DIR=str(work_dir / "gx_dag"), DBT_DOCS_DIR=str(work_dir / "dbt_docs_dag"),
+                      FPR_TASK_RETRIES="0")
+    env = airflow_env(url, home)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    t = time.perf_counter()
+    with open(home / "dag_run.log", "w") as log:
+        proc = subprocess.run([airflow, "dags", "test", DAG_ID, run_date], env=env, stdout=log, stderr=subprocess.STDOUT)
+    seconds = time.perf_counter() - t
+    # a planted province makes close_day fail the run on purpose (its data problems are reported)
+    return {"runs": [seconds], "returncode": proc.returncode, "tasks": task_times(home / "airflow.db", DAG_ID),
+            "peak_rss_mb": None}

@@ -48,8 +48,9 @@ def _pii_hash_key() -> str:
     return path.read_text().strip()
 
 
-def airflow_env(warehouse_url: str) -> dict[str, str]:
-    home = VAR / "airflow"
+def airflow_env(warehouse_url: str, home: Path | None = None) -> dict[str, str]:
+    """The environment `airflow dags test` runs in; `home`: AIRFLOW_HOME (default var/airflow)."""
+    home = home or VAR / "airflow"
     home.mkdir(parents=True, exist_ok=True)
     return {
         **os.environ,

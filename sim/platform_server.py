@@ -101,6 +101,15 @@ class Faults:
     seed: int = 0
 
 
+class _Packed(bytes):
+    """A record loaded from a data file, kept as its UTF-8 JSON text (a fraction of a dict's
+    memory: a city's platform fits) and decoded when served or read."""
+
+
+def _unpack(record: Any) -> Any:
+    return json.loads(record) if isinstance(record, _Packed) else record
+
+
 @dataclass(order=True)
 class _Entry:
     ts: dt.datetime
@@ -182,7 +191,12 @@ class PlatformState:
             rid = f"~anon{self._anon:08d}"
         ts = (_parse_time(record.get("updated_at")) if isinstance(record, dict) else None) \
             or fallback_ts
-        self._entries[resource][rid] = _Entry(ts, rid, record, _encoded(record))
+        encoded = _encoded(record)
+        if encoded is not None and isinstance(record, dict):
+            # kept only as its JSON text (a dict costs several times that: a city's platform fits)
+            encoded = _Packed(encoded)
+            record = encoded
+        self._entries[resource][rid] = _Entry(ts, rid, record, encoded)
         self._sorted[resource] = None
 
     def _sorted_entries(self, resource: str) -> list[_Entry]:
@@ -214,12 +228,12 @@ class PlatformState:
     def get(self, resource: str, key: str) -> Any:
         self._check_resource(resource)
         with self.lock:
-            return self._entries[resource][key].record
+            return _unpack(self._entries[resource][key].record)
 
     def records(self, resource: str) -> list[Any]:
         """Current records in serving order."""
         with self.lock:
-            return [e.record for e in self._sorted_entries(resource)]
+            return [_unpack(e.record) for e in self._sorted_entries(resource)]
 
     @staticmethod
     def _check_resource(resource: str) -> None:
@@ -287,7 +301,7 @@ class PlatformState:
     def list_page(self, resource: str, since: dt.datetime | None, page_size: int,
                   after: tuple[dt.datetime, str] | None) -> dict:
         body, page = self._list_page(resource, since, page_size, after)
-        return {"items": [e.record for e in page], **body}
+        return {"items": [_unpack(e.record) for e in page], **body}
 
     def list_page_json(self, resource: str, since: dt.datetime | None, page_size: int,
                        after: tuple[dt.datetime, str] | None) -> bytes:
