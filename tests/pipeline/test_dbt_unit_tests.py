@@ -18,14 +18,13 @@ def empty_warehouse(pg_server_url):
     """Empty raw tables and every model up to the unit-tested ones built on them (no rows): dbt
     reads the column types of a unit test's inputs from the warehouse. (Not `--empty`: dbt's
     limit-0 subquery for a source cannot take the alias our models give it.)"""
-    from conftest import _new_db
-
     from core import warehouse
     from ingest.feeds import ensure_feed_tables
     from ingest.platform.load import ensure_platform_tables
     from pipeline.dbt import run_dbt
+    from tests.conftest import _create_db
 
-    url = _new_db(pg_server_url)
+    url = _create_db(pg_server_url, "u")
     with warehouse.connect(url) as conn:
         ensure_platform_tables(conn)
         ensure_feed_tables(conn)
