@@ -127,13 +127,13 @@ def _preload(gx: bool) -> None:
 
 
 def dbt_build(url: str, run_date: str, out_dir: str) -> dict:
-    from pipeline.dbt import DBT_PROJECT_DIR, run_dbt
+    from pipeline.dbt import DAILY_BUILD, DBT_PROJECT_DIR, run_dbt
 
     _install_hash_key(url)
     _preload(gx=False)
 
     t = time.perf_counter()
-    run_dbt(["build", "--quiet"], url, dt.date.fromisoformat(run_date))
+    run_dbt([*DAILY_BUILD, "--quiet"], url, dt.date.fromisoformat(run_date))
     secs = time.perf_counter() - t
     results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())
     models = sorted(({"node": r["unique_id"], "seconds": round(r["execution_time"], 3),
@@ -192,7 +192,7 @@ def next_day(url: str, sim_url: str, landing: str, gx_dir: str, run_date: str) -
     from ingest.feeds.load import load_all as load_feeds
     from ingest.platform.client import PlatformClient
     from ingest.platform.load import load_all as load_platform
-    from pipeline.dbt import run_dbt
+    from pipeline.dbt import DAILY_BUILD, run_dbt
 
     day = dt.date.fromisoformat(run_date)
     _preload(gx=True)
@@ -207,7 +207,7 @@ def next_day(url: str, sim_url: str, landing: str, gx_dir: str, run_date: str) -
         changed = conn.execute("select coalesce(sum(rows_loaded), 0) from raw.load_batch "
                                "where run_date = %s", (day,)).fetchone()[0]
     t = time.perf_counter()
-    run_dbt(["build", "--quiet"], url, day)
+    run_dbt([*DAILY_BUILD, "--quiet"], url, day)
     parts["dbt"] = time.perf_counter() - t
     t = time.perf_counter()
     run_rules(day)

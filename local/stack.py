@@ -265,7 +265,7 @@ class Stack:
     def _prepare_airflow(self) -> None:
         self.env = self._base_env()
         (self.root / "airflow").mkdir()
-        # the manifest cosmos reads at parse time, as `make run` builds it
+        # dbt's manifest and partial-parse state, as airflow-init writes them (docker-compose.yml)
         from pipeline.dbt import run_dbt
 
         saved = dict(os.environ)

@@ -26,6 +26,17 @@ _PASSTHROUGH = ("sslmode", "sslcert", "sslkey", "sslrootcert", "connect_timeout"
                 "application_name", "keepalives_idle")
 # dbt node types that build a relation (a failed or skipped one is unavailable to the rules)
 _RELATION_NODES = ("model", "snapshot", "seed")
+# The day's build: models, seeds, snapshots and data tests, without dbt's unit tests. Unit
+# tests check our SQL on fixed rows, not the day's data: they run in the test suite
+# (`dbt test --select test_type:unit`, tests/pipeline/test_dbt_unit_tests.py), and a code
+# change that breaks one fails CI instead of a county's daily run.
+DAILY_BUILD = ("build", "--exclude-resource-type", "unit_test")
+UNIT_TESTS = ("test", "--select", "test_type:unit")
+
+
+def manifest_path() -> Path:
+    """The manifest the last dbt invocation wrote (bench reads each model's compiled SQL)."""
+    return DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 def _default_host() -> str:
@@ -158,3 +169,22 @@ def run_dbt(args: list[str], url: str, run_date: dt.date | None = None,
     if not outcome.success:
         what = outcome.error or "、".join(outcome.failed) or "见上方 dbt 日志"
         raise RuntimeError(f"dbt {' '.join(args)} 失败：{what}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pipeline.dbt parse`: dbt with the pipeline's own profile, for deploy steps
+    (docker-compose's airflow-init parses the project this way). The warehouse comes from
+    WAREHOUSE_URL or the Airflow connection `warehouse`, as in the DAG's tasks."""
+    import sys
+
+    from pipeline.steps import resolve_warehouse_url
+
+    args = list(sys.argv[1:] if argv is None else argv) or ["parse"]
+    outcome = invoke(args, resolve_warehouse_url())
+    if not outcome.success:
+        print(outcome.error or "、".join(outcome.failed), file=sys.stderr)
+    return 0 if outcome.success else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -127,15 +127,16 @@ def unresolved_loads(conn, run_date: dt.date) -> list[tuple[str, str, str]]:
 
 
 def transform(run_date: dt.date) -> dict:
-    """One `dbt build` (models, snapshots, tests). A failing model costs only itself and what is
-    built on it: the outcome lists them, the rules skip what reads them, and the day's report
-    tells the engineers. Never raises for a failing node."""
-    from pipeline.dbt import invoke
+    """One `dbt build` (models, seeds, snapshots, data tests; dbt's unit tests run in the test
+    suite, not here). A failing model costs only itself and what is built on it: the outcome
+    lists them, the rules skip what reads them, and the day's report tells the engineers.
+    Never raises for a failing node."""
+    from pipeline.dbt import DAILY_BUILD, invoke
     from pipeline.pii import install_hash_key_from_env
 
     url = resolve_warehouse_url()
     install_hash_key_from_env()   # the models hash ID numbers with a key dbt never sees
-    outcome = invoke(["build"], url, run_date)
+    outcome = invoke(list(DAILY_BUILD), url, run_date)
     if not outcome.success:
         log.error("dbt build 未全部成功：失败 %s，跳过 %s %s", outcome.failed, outcome.skipped,
                   outcome.error or "")

@@ -96,7 +96,7 @@ def _places_holding(conn, needle: str) -> list[str]:
 def test_rotation_rebuilds_hashes_keeps_joins_and_forgets_the_old_key(pii_db, monkeypatch, first_key, pii_run_date):
     FIRST_KEY, RUN_DATE = first_key, pii_run_date
     from expectations.validate import run_rules
-    from pipeline.dbt import run_dbt
+    from pipeline.dbt import DAILY_BUILD, run_dbt
     from pipeline.pii import install_hash_key
 
     def open_miss(conn):
@@ -115,7 +115,7 @@ def test_rotation_rebuilds_hashes_keeps_joins_and_forgets_the_old_key(pii_db, mo
         # the procedure of docs/pii.md: new key in the environment, install it, dbt build
         monkeypatch.setenv("PII_HASH_KEY", SECOND_KEY)
         assert install_hash_key(conn, SECOND_KEY) == "rotated"
-    run_dbt(["build", "--quiet"], pii_db, RUN_DATE)
+    run_dbt([*DAILY_BUILD, "--quiet"], pii_db, RUN_DATE)
     run_rules(RUN_DATE)
 
     with psycopg.connect(pii_db, autocommit=True) as conn:

@@ -44,7 +44,7 @@ def run_pipeline(province: Path, url: str, gx_dir: Path, run_date: dt.date = RUN
     from ingest.feeds.load import load_all as load_feeds
     from ingest.platform.client import PlatformClient
     from ingest.platform.load import load_all as load_platform
-    from pipeline.dbt import run_dbt
+    from pipeline.dbt import DAILY_BUILD, run_dbt
     from pipeline.pii import install_hash_key
     from sim.platform_server import start_simulator
 
@@ -66,7 +66,7 @@ def run_pipeline(province: Path, url: str, gx_dir: Path, run_date: dt.date = RUN
                 load_feeds(conn, landing, run_date)
     with warehouse.connect(url) as conn:
         install_hash_key(conn, os.environ["PII_HASH_KEY"])
-    run_dbt(["build", "--quiet"], url, run_date)
+    run_dbt([*DAILY_BUILD, "--quiet"], url, run_date)   # as the DAG's transform runs it
     run_rules(run_date)
 
 
