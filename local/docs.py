@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from core.settings import run_date_from_env
+from core.settings import Settings
 from local.run import VAR, _pii_hash_key
 
 
@@ -16,9 +16,10 @@ def main() -> None:
         os.environ["WAREHOUSE_URL"] = embedded_pg.start(VAR / "pg")
     os.environ.setdefault("PII_HASH_KEY", _pii_hash_key())
     os.environ.setdefault("DBT_DOCS_DIR", str(VAR / "dbt_docs"))
-    from pipeline.pii import install_hash_key_from_env
-    install_hash_key_from_env()
-    out = steps.generate_dbt_docs(run_date_from_env())
+    settings = Settings.from_env(connection_id=None)
+    from pipeline.pii import install_configured_hash_key
+    install_configured_hash_key(settings)
+    out = steps.generate_dbt_docs(settings, settings.day())
     print(f"dbt 文档：{out}/index.html")
 
 

@@ -11,7 +11,8 @@ import json
 import logging
 import os
 
-from reports.common import REPO
+from core.settings import REPO_ROOT as REPO
+from core.settings import Settings
 from reports.produce import KINDS, produce
 
 
@@ -39,7 +40,8 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     _local_defaults()
-    print(json.dumps(produce(a.kind, a.date, rebuild=not a.no_rebuild), ensure_ascii=False, indent=1))
+    settings = Settings.from_env(connection_id=None)
+    print(json.dumps(produce(a.kind, a.date, settings, rebuild=not a.no_rebuild), ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":
