@@ -10,7 +10,6 @@ from email.utils import formataddr, make_msgid
 from pathlib import Path
 
 from alerts.masking import mask_text
-from core.settings import REPO_ROOT as REPO  # noqa: F401  (reports.__main__)
 
 FAMILIES = ("PAPER", "GRID", "MISS", "EXIT", "CONS", "ID", "FUND", "SALE", "FRESH")
 
