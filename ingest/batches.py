@@ -52,6 +52,19 @@ class Batch:
         self.rows_loaded += n
         return n
 
+    def copy_text(self, table: str, columns: Sequence[str], chunks: Iterable[tuple[str, int]]) -> int:
+        """COPY ready-made text-format lines (each starting with this batch's id) into table;
+        chunks are (text, rows in it). Returns the count copied."""
+        cols = ", ".join(["load_batch_id", *columns])
+        n = 0
+        with self.conn.cursor().copy(f"copy {table} ({cols}) from stdin") as cp:
+            for text, rows in chunks:
+                if rows:
+                    cp.write(text)
+                    n += rows
+        self.rows_loaded += n
+        return n
+
     def reject(self, line_no: int | None, payload: str, reason: str) -> None:
         self._rejects.append((line_no, payload, reason))
         self.rows_rejected += 1

@@ -35,6 +35,7 @@ import psycopg
 from psycopg import sql
 
 from ingest.batches import BatchRefused, open_batch, record_duplicate, record_failed_batch
+from ingest.feeds.columnar import copy_chunks
 from ingest.feeds.mapping import FOLDERS, Mapping, load_mapping
 from ingest.feeds.reader import read_feed
 from ingest.feeds.tables import ensure_feed_table, table_name
@@ -177,6 +178,18 @@ def _load_file(conn, mapping: Mapping, cand: _Candidate, sha: str, run_date: dt.
         summary.batch_id = batch.batch_id
         counts = {"in": 0}
 
+        if row_check is None:
+            def chunks():
+                for chunk in copy_chunks(cand.path, mapping, f"{batch.batch_id}\t{cand.file_date.isoformat()}\t"):
+                    counts["in"] += chunk.rows_in
+                    for line_no, payload, reason in chunk.rejects:
+                        spool.write(json.dumps(["r", line_no, payload, reason], ensure_ascii=False) + "\n")
+                    for entry in chunk.warnings:
+                        spool.write(json.dumps(["w", *entry], ensure_ascii=False) + "\n")
+                    yield chunk.text, chunk.loaded
+
+            batch.copy_text(table, columns, chunks())
+
         def good_rows():
             for row in read_feed(cand.path, mapping):
                 counts["in"] += 1
@@ -192,7 +205,8 @@ def _load_file(conn, mapping: Mapping, cand: _Candidate, sha: str, run_date: dt.
                     spool.write(json.dumps(["r", row.line_no, row.payload, reason],
                                            ensure_ascii=False) + "\n")
 
-        batch.copy_rows(table, columns, good_rows())
+        if row_check is not None:
+            batch.copy_rows(table, columns, good_rows())
         spool.seek(0)
         for line in spool:
             kind, *entry = json.loads(line)
@@ -223,8 +237,7 @@ def load_folder(conn: psycopg.Connection, landing_dir: Path, folder: str,
     ensure_feed_table(conn, mapping)
     candidates, summaries = list_files(Path(landing_dir) / folder, folder)
     lock_key = int.from_bytes(hashlib.sha256(f"feed:{folder}".encode()).digest()[:4], "big")
-    with conn.transaction():   # session lock: one loader per folder at a time
-        conn.execute("select pg_advisory_lock(%s)", (lock_key,))
+    _session_statement(conn, "select pg_advisory_lock(%s)", (lock_key,))   # one loader per folder
     try:
         for cand in candidates:
             if cand.file_date > run_date:
@@ -233,9 +246,17 @@ def load_folder(conn: psycopg.Connection, landing_dir: Path, folder: str,
                 continue
             summaries.append(_load_one(conn, mapping, cand, run_date, row_check))
     finally:
-        with conn.transaction():
-            conn.execute("select pg_advisory_unlock(%s)", (lock_key,))
+        _session_statement(conn, "select pg_advisory_unlock(%s)", (lock_key,))
     return summaries
+
+
+def _session_statement(conn, query: str, params: tuple) -> None:
+    """One statement outside any batch: a single round trip in autocommit mode."""
+    if conn.autocommit:
+        conn.execute(query, params)
+    else:
+        with conn.transaction():
+            conn.execute(query, params)
 
 
 def _refuse(conn, folder: str, cand: _Candidate, run_date: dt.date, message: str,

@@ -7,6 +7,7 @@ person can act on.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import unicodedata
@@ -45,6 +46,18 @@ def header_key(value) -> str:
     """Comparable form of a header cell: 救助类型（农村低保/…） == 救助类型(农村低保/…)."""
     if value is None:
         return ""
+    if type(value) is str and len(value) <= 64:
+        return _header_key_cached(value)
+    return _header_key(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _header_key_cached(value: str) -> str:
+    """Header texts, and the cells the reader checks against them, repeat from row to row."""
+    return _header_key(value)
+
+
+def _header_key(value) -> str:
     text = squeeze(str(value)).translate(_BRACKETS)
     return text.lstrip("*").rstrip(":").lower()   # *身份证号 marks a required field in templates
 

@@ -11,6 +11,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import os
 import re
@@ -148,14 +149,23 @@ def _sniff_delimiter(path: Path, encoding: str, offset: int, mapping: Mapping) -
     with _open_text(path, encoding, offset) as fh:
         sample = [line[:MAX_CELL_CHARS] for _, line in zip(range(HEADER_SCAN_ROWS), fh)]
     best, best_hits = ",", 0
+    text = "".join(sample)
+    absent: list | None = None   # a delimiter not in the sample splits nothing: one result for all
     for delim in CSV_DELIMITERS:
-        try:
-            for cells in csv.reader(sample, delimiter=delim):
-                hits = len({c.name for c in map(mapping.find_column, cells) if c})
-                if hits > best_hits:
-                    best, best_hits = delim, hits
-        except csv.Error:   # a broken quote in the sample: the real read reports it
-            continue
+        if delim not in text and absent is not None:
+            row_hits = absent
+        else:
+            row_hits = []
+            try:
+                for cells in csv.reader(sample, delimiter=delim):
+                    row_hits.append(len({c.name for c in map(mapping.find_column, cells) if c}))
+            except csv.Error:   # a broken quote in the sample: the real read reports it
+                pass
+            if delim not in text:
+                absent = row_hits
+        for hits in row_hits:
+            if hits > best_hits:
+                best, best_hits = delim, hits
     return best
 
 
@@ -168,29 +178,14 @@ def _csv_records(path: Path, mapping: Mapping) -> Iterator[_Record]:
         raise BatchRefused(f"文件内容不是有效的 {encoding} 编码文本，请以 UTF-8 或 GB18030 编码重新导出") from None
 
 
+CSV_BLOCK = 1 << 16   # characters of whole lines read at a time
+
+
 def _csv_stream(path: Path, encoding: str, offset: int, delimiter: str) -> Iterator[_Record]:
     with _open_text(path, encoding, offset) as fh:
-        lines: list[str] = []   # the physical lines of the record being read
-
-        def feed():
-            for line in fh:
-                lines.append(line)
-                yield line
-
-        reader = csv.reader(feed(), delimiter=delimiter)
         pending: _Record | None = None
         pending_raw = ""
-        while True:
-            lines.clear()
-            start = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                raise BatchRefused(f"CSV 格式错误（第{start}行附近：{_csv_error_text(exc)}），"
-                                   f"请检查引号和分隔符后重新导出") from None
-            raw = lines[0] if len(lines) == 1 else "".join(lines)
+        for start, raw, cells in _csv_lines(fh, delimiter):
             if pending is not None:
                 yield pending
             pending, pending_raw = _Record(start, raw.rstrip("\r\n"), cells), raw
@@ -200,6 +195,50 @@ def _csv_stream(path: Path, encoding: str, offset: int, delimiter: str) -> Itera
             # an unterminated quoted field swallows everything up to the end of file
             pending.open_quote = pending_raw.count('"') % 2 == 1
             yield pending
+
+
+def _csv_lines(fh, delimiter: str) -> Iterator[tuple[int, str, list]]:
+    """(first physical line, raw text, cells) of every record. A block of lines without a
+    quote is one record per line, split at C speed; from the first quote on, the csv module
+    is fed line by line to know which lines make up each record."""
+    done = 0   # physical lines read so far
+    while True:
+        block = fh.readlines(CSV_BLOCK)
+        if not block:
+            return
+        if '"' not in "".join(block):
+            try:
+                rows = list(csv.reader(block, delimiter=delimiter))
+            except csv.Error:
+                rows = None
+            if rows is not None and len(rows) == len(block):
+                yield from zip(range(done + 1, done + len(block) + 1), block, rows)
+                done += len(block)
+                continue
+        yield from _csv_records_by_line(itertools.chain(block, fh), delimiter, done)
+        return
+
+
+def _csv_records_by_line(lines_in, delimiter: str, done: int) -> Iterator[tuple[int, str, list]]:
+    lines: list[str] = []   # the physical lines of the record being read
+
+    def feed():
+        for line in lines_in:
+            lines.append(line)
+            yield line
+
+    reader = csv.reader(feed(), delimiter=delimiter)
+    while True:
+        lines.clear()
+        start = done + reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise BatchRefused(f"CSV 格式错误（第{start}行附近：{_csv_error_text(exc)}），"
+                               f"请检查引号和分隔符后重新导出") from None
+        yield start, lines[0] if len(lines) == 1 else "".join(lines), cells
 
 
 def _csv_error_text(exc: csv.Error) -> str:
@@ -400,13 +439,6 @@ def _is_blank(cells: list) -> bool:
 
 def _is_total(cells: list) -> bool:
     return any(isinstance(c, str) and "计" in c and nz.header_key(c) in TOTAL_MARKS for c in cells)
-
-
-def _may_be_header(cells: list, header: "_Header", header_keys: set[str]) -> bool:
-    """Cheap pre-check before matching a whole row against the header synonyms."""
-    for i, _ in header.positions[:1]:
-        return i < len(cells) and isinstance(cells[i], str) and nz.header_key(cells[i]) in header_keys
-    return False
 
 
 @dataclass
@@ -702,6 +734,8 @@ def _typed_row(cells: list, header: _Header, plan: _RowPlan, warnings: list) -> 
 
 
 def _too_long(cells: list) -> str | None:
+    if max([len(c) for c in cells if type(c) is str], default=0) <= MAX_CELL_CHARS:
+        return None
     for i, cell in enumerate(cells):
         if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
             return (f"第{i + 1}列内容过长（{len(cell)}个字符，超过{MAX_CELL_CHARS}个），"
@@ -751,79 +785,116 @@ def _cap(payload: str) -> str:
     return payload[:MAX_PAYLOAD_CHARS] + f"…（原文共{len(payload)}个字符，已截断）"
 
 
+class FeedScan:
+    """The rows of a file that are data, with the header they are read under.
+
+    Iterating yields (record, reason): reason is None for a data row still to be typed, else
+    the Chinese reason the row is rejected as it stands (wrong column count, a cell far too
+    long). Title rows, blank rows, repeated headers and totals rows are skipped. `header`,
+    `plan` and `epoch` are set once the header row has been read. BatchRefused is raised
+    for a file that cannot be trusted as a whole."""
+
+    def __init__(self, path: Path, mapping: Mapping):
+        self.path = Path(path)
+        self.mapping = mapping
+        self.names = [name for name, _, _ in mapping.table_columns()]
+        self.header: _Header | None = None
+        self.plan: _RowPlan | None = None
+        self.epoch = nz.EXCEL_EPOCH
+
+    def __iter__(self) -> Iterator[tuple[_Record, str | None]]:
+        path, mapping = self.path, self.mapping
+        kind = _check_format(path)
+        epoch_box: list = []
+        if kind == "csv":
+            if path.stat().st_size == 0:
+                raise BatchRefused("文件为空（0 字节），连表头都没有，请重新导出")
+            records = _csv_records(path, mapping)
+        else:
+            records = _xlsx_records(path, mapping, epoch_box)
+
+        header: _Header | None = None
+        header_keys: set[str] = set()
+        ascii_keys = False
+        previous_last = None   # the last cell of the data row above (to spot a cut-off last field)
+        epoch = nz.EXCEL_EPOCH
+        csv_kind = kind == "csv"
+        for rec in records:
+            raw = rec._payload   # CSV: the line(s) as read, for cheap checks; XLSX: None
+            cells = rec.cells
+            if rec.is_last and rec.open_quote:
+                raise BatchRefused(f"文件在第{rec.line_no}行被截断（引号未闭合），文件不完整，请重新传送")
+            if header is None:
+                epoch = epoch_box[0] if epoch_box else nz.EXCEL_EPOCH
+                if _is_blank(cells):
+                    continue
+                if _header_hits(cells, mapping) >= mapping.header_threshold:
+                    header = _resolve_header(cells, mapping)
+                    self.header, self.epoch = header, epoch
+                    self.plan = _row_plan(header, mapping, epoch, self.names)
+                    header_keys = {nz.header_key(c) for c in cells if not nz.is_empty(c)}
+                    ascii_keys = any(k.isascii() for k in header_keys)
+                    first = header.positions[0][0] if header.positions else None
+                    width = header.width
+                    continue
+                if rec.line_no >= HEADER_SCAN_ROWS:
+                    break
+                continue   # a title row above the header
+            if _is_blank(cells):
+                continue
+            if first is not None and first < len(cells):
+                c = cells[first]
+                if type(c) is str and (ascii_keys or not c.isascii()) and \
+                        nz.header_key(c) in header_keys and \
+                        _header_hits(cells, mapping) >= mapping.header_threshold and \
+                        {nz.header_key(c) for c in cells if not nz.is_empty(c)} <= header_keys | set(mapping.header_index):
+                    continue   # the header repeated mid-file (pages glued together)
+            if (raw is None or "计" in raw) and _is_total(cells):
+                continue
+            n = len(cells)
+            if csv_kind and n != width:
+                if rec.is_last and not rec.ends_with_newline and n < width:
+                    raise BatchRefused(
+                        f"文件在第{rec.line_no}行被截断（该行只有{n}列，表头有{width}列，"
+                        f"且文件末尾没有换行），文件不完整，请重新传送")
+                if not (n > width and _is_blank(cells[width:])):
+                    yield rec, (f"本行有{n}列，表头有{width}列，列数对不上"
+                                f"（可能有未加引号的逗号或换行），请核对该行")
+                    continue
+            if csv_kind and rec.is_last and not rec.ends_with_newline and cells:
+                last_col = dict(header.positions).get(n - 1)
+                if _cut_last_field(cells[-1], last_col, previous_last, mapping, epoch):
+                    raise BatchRefused(
+                        f"文件在第{rec.line_no}行最后一个字段“{nz.cell_text(cells[-1])[:40]}”处被截断"
+                        f"（文件末尾没有换行，且该值不完整），文件不完整，请重新传送")
+            previous_last = cells[-1] if cells else None
+            too_long = _too_long(cells) if raw is None or len(raw) > MAX_CELL_CHARS else None
+            if too_long:
+                rec._payload = _cap(rec.payload)
+                yield rec, too_long
+                continue
+            yield rec, None
+
+        if header is None:
+            expected = "、".join(c.headers[0] for c in mapping.required) or \
+                "、".join(c.headers[0] for c in mapping.columns)
+            raise BatchRefused(
+                f"在文件前{HEADER_SCAN_ROWS}行中没有找到表头（应包含：{expected}）。"
+                f"请让{mapping.department}按约定表头重新导出，或在映射文件 mappings/{mapping.folder}.yml 中补充表头写法")
+
+
 def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
     """Yield every data row of the file; raise BatchRefused if the file cannot be trusted."""
-    path = Path(path)
-    kind = _check_format(path)
-    epoch_box: list = []
-    if kind == "csv":
-        if path.stat().st_size == 0:
-            raise BatchRefused("文件为空（0 字节），连表头都没有，请重新导出")
-        records = _csv_records(path, mapping)
-    else:
-        records = _xlsx_records(path, mapping, epoch_box)
-
-    header: _Header | None = None
-    header_keys: set[str] = set()
-    names = [name for name, _, _ in mapping.table_columns()]
-    previous_last = None   # the last cell of the data row above (to spot a cut-off last field)
-    for rec in records:
-        raw = rec._payload   # CSV: the line(s) as read, for cheap checks; XLSX: None
-        epoch = epoch_box[0] if epoch_box else nz.EXCEL_EPOCH
-        if rec.open_quote and rec.is_last:
-            raise BatchRefused(f"文件在第{rec.line_no}行被截断（引号未闭合），文件不完整，请重新传送")
-        if header is None:
-            if _is_blank(rec.cells):
-                continue
-            if _header_hits(rec.cells, mapping) >= mapping.header_threshold:
-                header = _resolve_header(rec.cells, mapping)
-                plan = _row_plan(header, mapping, epoch, names)
-                header_keys = {nz.header_key(c) for c in rec.cells if not nz.is_empty(c)}
-                continue
-            if rec.line_no >= HEADER_SCAN_ROWS:
-                break
-            continue   # a title row above the header
-        if _is_blank(rec.cells):
-            continue
-        if _may_be_header(rec.cells, header, header_keys) and \
-                _header_hits(rec.cells, mapping) >= mapping.header_threshold and \
-                {nz.header_key(c) for c in rec.cells if not nz.is_empty(c)} <= header_keys | set(mapping.header_index):
-            continue   # the header repeated mid-file (pages glued together)
-        if (raw is None or "计" in raw) and _is_total(rec.cells):
-            continue
-        if kind == "csv" and len(rec.cells) != header.width:
-            if rec.is_last and not rec.ends_with_newline and len(rec.cells) < header.width:
-                raise BatchRefused(
-                    f"文件在第{rec.line_no}行被截断（该行只有{len(rec.cells)}列，表头有{header.width}列，"
-                    f"且文件末尾没有换行），文件不完整，请重新传送")
-            if not (len(rec.cells) > header.width and _is_blank(rec.cells[header.width:])):
-                yield FeedRow(rec.line_no, rec.payload, reason=(
-                    f"本行有{len(rec.cells)}列，表头有{header.width}列，列数对不上"
-                    f"（可能有未加引号的逗号或换行），请核对该行"))
-                continue
-        if kind == "csv" and rec.is_last and not rec.ends_with_newline and rec.cells:
-            last_col = dict(header.positions).get(len(rec.cells) - 1)
-            if _cut_last_field(rec.cells[-1], last_col, previous_last, mapping, epoch):
-                raise BatchRefused(
-                    f"文件在第{rec.line_no}行最后一个字段“{nz.cell_text(rec.cells[-1])[:40]}”处被截断"
-                    f"（文件末尾没有换行，且该值不完整），文件不完整，请重新传送")
-        previous_last = rec.cells[-1] if rec.cells else None
-        too_long = _too_long(rec.cells) if raw is None or len(raw) > MAX_CELL_CHARS else None
-        if too_long:
-            yield FeedRow(rec.line_no, _cap(rec.payload), reason=too_long)
+    scan = FeedScan(path, mapping)
+    for rec, reason in scan:
+        if reason is not None:
+            yield FeedRow(rec.line_no, rec.payload, reason=reason)
             continue
         warnings: list = []
         try:
-            values = _typed_row(rec.cells, header, plan, warnings)
+            values = _typed_row(rec.cells, scan.header, scan.plan, warnings)
         except nz.RowRejected as exc:
             yield FeedRow(rec.line_no, rec.payload, reason=str(exc))
             continue
         yield FeedRow(rec.line_no, rec._payload, values=values, warnings=warnings,
                       cells=rec.cells)
-
-    if header is None:
-        expected = "、".join(c.headers[0] for c in mapping.required) or \
-            "、".join(c.headers[0] for c in mapping.columns)
-        raise BatchRefused(
-            f"在文件前{HEADER_SCAN_ROWS}行中没有找到表头（应包含：{expected}）。"
-            f"请让{mapping.department}按约定表头重新导出，或在映射文件 mappings/{mapping.folder}.yml 中补充表头写法")

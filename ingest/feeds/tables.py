@@ -33,8 +33,15 @@ def ensure_feed_table(conn: psycopg.Connection, mapping: Mapping) -> None:
     """
     table = table_name(mapping.folder)
     ident = sql.Identifier("raw", table)
-    with conn.transaction():
-        missing_audit = conn.execute("select to_regclass('raw.rejected_row') is null").fetchone()[0]
+    wanted = _all_columns(mapping)
+    with conn.transaction():   # the daily case, one statement: everything is in place already
+        missing_audit, present = conn.execute(
+            "select to_regclass('raw.rejected_row') is null, array("
+            "  select attname::text from pg_attribute"
+            "  where attrelid = to_regclass(%s) and attnum > 0 and not attisdropped)",
+            (f"raw.{table}",)).fetchone()
+    if not missing_audit and {n for n, _, _ in wanted} <= set(present):
+        return
     if missing_audit:   # a fresh warehouse: the shared audit tables come first
         ensure_raw_schema(conn)
     with conn.transaction():
@@ -42,7 +49,6 @@ def ensure_feed_table(conn: psycopg.Connection, mapping: Mapping) -> None:
         existing = {r[0] for r in conn.execute(
             "select column_name from information_schema.columns "
             "where table_schema = 'raw' and table_name = %s", (table,))}
-        wanted = _all_columns(mapping)
         if not existing:
             conn.execute(sql.SQL("create table {} ({})").format(
                 ident, sql.SQL(", ").join(
