@@ -1,8 +1,6 @@
 """Warehouse connection and the raw-layer audit tables every loader shares."""
 from __future__ import annotations
 
-import os
-
 import psycopg
 
 RAW_DDL = """
@@ -57,17 +55,13 @@ comment on table raw.rejected_row is '被拒收的原始行：所属批次、行
 """
 
 
-def warehouse_url() -> str:
-    url = os.environ.get("WAREHOUSE_URL")
+def connect(url: str, **kwargs) -> psycopg.Connection:
+    """Autocommit by default: loaders open one explicit transaction per batch. `url`:
+    Settings.warehouse_url (or any libpq URL)."""
     if not url:
         raise RuntimeError("WAREHOUSE_URL 未设置 (WAREHOUSE_URL is not set)")
-    return url
-
-
-def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
-    """Autocommit by default: loaders open one explicit transaction per batch."""
     kwargs.setdefault("autocommit", True)
-    return psycopg.connect(url or warehouse_url(), **kwargs)
+    return psycopg.connect(url, **kwargs)
 
 
 def ensure_raw_schema(conn: psycopg.Connection) -> None:

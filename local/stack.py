@@ -29,7 +29,9 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
+from core.settings import REPO_ROOT
+
+REPO = REPO_ROOT
 DAG_ID = "fpr_daily_monitoring"
 PG15_BIN = Path(os.environ.get("PG15_BIN", "/usr/lib/postgresql/15/bin"))
 PIPELINE_LOGIN = "fpr_pipeline"

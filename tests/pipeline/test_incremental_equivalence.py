@@ -74,13 +74,15 @@ def _staging_equals_history(url: str) -> None:
 
 def test_incremental_full_rerun_and_backfill_agree(province, pg_server_url, pipeline_runner, run_date,
                                                    tmp_path_factory):
+    from core.settings import Settings
     from expectations.validate import run_rules
-    from pipeline.dbt import run_dbt
+    from pipeline.dbt import DAILY_BUILD, run_dbt
 
     day2 = run_date + dt.timedelta(days=1)
     url = _new_db(pg_server_url)
     gx = tmp_path_factory.mktemp("gx_incremental")
 
+    settings = Settings.from_env(connection_id=None).replace(warehouse_url=url, gx_project_dir=gx)
     pipeline_runner(province, url, gx, run_date)
     later = tmp_path_factory.mktemp("next_day") / "province"
     _next_day_platform(province, later)
@@ -96,8 +98,8 @@ def test_incremental_full_rerun_and_backfill_agree(province, pg_server_url, pipe
     incremental = _fingerprint(url, day2)
 
     # (a) a full refresh of the same data
-    run_dbt(["build", "--quiet", "--full-refresh"], url, day2)
-    run_rules(day2)
+    run_dbt([*DAILY_BUILD, "--quiet", "--full-refresh"], url, day2)
+    run_rules(settings, day2)
     assert _fingerprint(url, day2) == incremental
 
     # (b) a rerun of the same day (the platform batches superseded, built incrementally)
@@ -106,14 +108,14 @@ def test_incremental_full_rerun_and_backfill_agree(province, pg_server_url, pipe
     assert _fingerprint(url, day2) == incremental
 
     # (c) a backfill of the first day after the second: incremental, then a full refresh
-    run_dbt(["build", "--quiet"], url, run_date)
-    run_rules(run_date)
+    run_dbt([*DAILY_BUILD, "--quiet"], url, run_date)
+    run_rules(settings, run_date)
     backfill = _fingerprint(url, run_date, issues=False)
     with psycopg.connect(url) as conn:
         # dq.issue only moves forward: a backfill changes nothing in it
         assert _fingerprint(url, day2)["dq.issue"] == incremental["dq.issue"]
         assert conn.execute("select count(*) from marts.rpt_county_daily "
                             "where report_date = %s", (day2,)).fetchone()[0] > 0
-    run_dbt(["build", "--quiet", "--full-refresh"], url, run_date)
+    run_dbt([*DAILY_BUILD, "--quiet", "--full-refresh"], url, run_date)
     assert _fingerprint(url, run_date, issues=False) == backfill
     assert backfill != {k: v for k, v in incremental.items() if k != "dq.issue"}
