@@ -11,9 +11,13 @@ COPY requirements-prod.lock /tmp/requirements-prod.lock
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /tmp/requirements-prod.lock
 # only what runs in production (.dockerignore keeps tests/, sim/, bench/, local/ out)
 COPY --chown=airflow:root dags /opt/fpr/dags
+COPY --chown=airflow:root core /opt/fpr/core
 COPY --chown=airflow:root pipeline /opt/fpr/pipeline
 COPY --chown=airflow:root ingest /opt/fpr/ingest
 COPY --chown=airflow:root expectations /opt/fpr/expectations
+COPY --chown=airflow:root alerts /opt/fpr/alerts
+COPY --chown=airflow:root followup /opt/fpr/followup
+COPY --chown=airflow:root reports /opt/fpr/reports
 COPY --chown=airflow:root dbt_project /opt/fpr/dbt_project
 COPY --chown=airflow:root config /opt/fpr/config
 WORKDIR /opt/fpr

@@ -22,15 +22,31 @@ def chinese_font() -> str | None:
     return None
 
 
-def town_chart(towns: list[tuple[str, str, int]], title_zh: str = "各乡镇未解决问题数") -> bytes:
-    """towns: (code, name, open issues). Returns PNG bytes."""
+def png(draw, **subplots) -> bytes:
+    """PNG bytes of one figure: `plt.subplots(**subplots)` under the Chinese font when one is
+    installed (DejaVu Sans otherwise), filled by `draw(axes)`. matplotlib's Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
     font = chinese_font()
-    if font:
+    rc = {"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"], "axes.unicode_minus": False}
+    with plt.rc_context(rc):
+        fig, axes = plt.subplots(**subplots)
+        try:
+            draw(axes)
+            fig.tight_layout()
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+            return buf.getvalue()
+        finally:
+            plt.close(fig)
+
+
+def town_chart(towns: list[tuple[str, str, int]], title_zh: str = "各乡镇未解决问题数") -> bytes:
+    """towns: (code, name, open issues). Returns PNG bytes."""
+    if chinese_font():
         labels = [name or code or "未定位乡镇" for code, name, _ in towns]
         title = title_zh
     else:   # no CJK font on this machine: codes as labels, an ASCII title
@@ -38,21 +54,15 @@ def town_chart(towns: list[tuple[str, str, int]], title_zh: str = "各乡镇未�
         labels = [code or "unknown" for code, _, _ in towns]
         title = "Open issues by town"
     counts = [n for _, _, n in towns]
-    rc = {"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"], "axes.unicode_minus": False}
-    with plt.rc_context(rc):
-        fig, ax = plt.subplots(figsize=(6.4, 0.45 * max(len(towns), 2) + 1.2), dpi=100)
-        try:
-            y = list(range(len(towns)))[::-1]
-            ax.barh(y, counts, color="#c0392b")
-            ax.set_yticks(y, labels)
-            for yi, n in zip(y, counts):
-                ax.text(n, yi, f" {n}", va="center", fontsize=9)
-            ax.set_title(title)
-            ax.spines[["top", "right"]].set_visible(False)
-            ax.set_xlim(0, max(counts + [1]) * 1.15)
-            fig.tight_layout()
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png")
-            return buf.getvalue()
-        finally:
-            plt.close(fig)
+
+    def draw(ax) -> None:
+        y = list(range(len(towns)))[::-1]
+        ax.barh(y, counts, color="#c0392b")
+        ax.set_yticks(y, labels)
+        for yi, n in zip(y, counts):
+            ax.text(n, yi, f" {n}", va="center", fontsize=9)
+        ax.set_title(title)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_xlim(0, max(counts + [1]) * 1.15)
+
+    return png(draw, figsize=(6.4, 0.45 * max(len(towns), 2) + 1.2), dpi=100)

@@ -1,10 +1,13 @@
 """Gather what one recipient's digest says: open issues in their regions, what is new, still
-open (and for how long) or resolved since their last digest, names, grid workers, Data Docs."""
+open (and for how long) or resolved since their last digest, names, grid workers, Data Docs.
+
+DigestData is the digest's whole view model (every count and ranking a digest or a robot card
+shows); alerts.render and alerts.robots only format it."""
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import psycopg
@@ -12,6 +15,8 @@ import psycopg
 from alerts import state
 from alerts.headers import header_text
 from alerts.routing import Audience, Routing
+from core.warehouse import dict_rows, has_column, has_table
+from expectations.catalog import FAMILY_NAMES, load_rules
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,7 @@ class DigestData:
     overdue: list[dict] = field(default_factory=list)
     fix_disputed: list[dict] = field(default_factory=list)
     flagged_today: int = 0
+    rule_titles: dict[str, str] = field(default_factory=dict)   # rule id -> its sentence (catalog)
 
     @property
     def changed(self) -> bool:
@@ -53,6 +59,27 @@ class DigestData:
     @property
     def open_keys(self) -> set[str]:
         return {state.issue_key(i) for i in self.open}
+
+    @property
+    def high_open(self) -> int:
+        return sum(1 for i in self.open if i["severity"] == "high")
+
+    def rule_title(self, rule_id: str) -> str:
+        return self.rule_titles.get(rule_id, "（规则目录中无此规则）")
+
+    def families(self) -> list[tuple[str, str, list[tuple[str, str, int, int, int]]]]:
+        """[(family code, family name, [(rule id, meaning, open, new, resolved)])], most open first."""
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for i in self.open:
+            counts[i["rule_id"]][0] += 1
+            counts[i["rule_id"]][1] += i["change"] == "新增"
+        for i in self.resolved:
+            counts[i["rule_id"]][2] += 1
+        fams: dict[str, list] = defaultdict(list)
+        for rid, (n, new, res) in sorted(counts.items()):
+            fams[rid.split("-")[0]].append((rid, self.rule_title(rid), n, new, res))
+        order = sorted(fams, key=lambda f: (-sum(r[2] for r in fams[f]), f))
+        return [(f, FAMILY_NAMES.get(f, f), fams[f]) for f in order]
 
     def worst_villages(self, n: int = 10) -> list[tuple[str, str, int, int]]:
         """(village code, name, open, of which high) worst first."""
@@ -83,27 +110,13 @@ class DigestData:
                 for t, n in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def _has_table(conn, name: str) -> bool:
-    return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]
-
-
-def _has_column(conn, schema: str, table: str, column: str) -> bool:
-    return conn.execute("select 1 from information_schema.columns where table_schema=%s and "
-                        "table_name=%s and column_name=%s", (schema, table, column)).fetchone() is not None
-
-
-def _rows(cur) -> list[dict]:
-    cols = [c.name for c in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
-
-
 def region_names(conn) -> dict[str, str]:
     """Region code -> name, findable by the code as stored and by its short form: a 12-digit
     county code (622921000000) also answers to 622921, a town's (622921103000) to 622921103,
     so routing keys and dq.issue's 6 / 9-digit codes find the name whatever the mart holds."""
-    if not _has_table(conn, "marts.dim_region"):
+    if not has_table(conn, "marts.dim_region"):
         return {}
-    level = "region_level" if _has_column(conn, "marts", "dim_region", "region_level") else "null::text"
+    level = "region_level" if has_column(conn, "marts.dim_region", "region_level") else "null::text"
     names: dict[str, str] = {}
     for code, name, lvl in conn.execute(f"select region_code::text, region_name, {level} "
                                         "from marts.dim_region where region_code is not null").fetchall():
@@ -120,7 +133,7 @@ def _workers(conn, issues: list[dict]) -> None:
     """Attach worker_id / worker_name: the worker itself, or the worker who made the visit."""
     visit_ids = [i["entity_id"] for i in issues if i["entity_type"] == "visit"]
     by_visit: dict[str, str] = {}
-    if visit_ids and _has_table(conn, "marts.fct_visit") and _has_column(conn, "marts", "fct_visit", "worker_id"):
+    if visit_ids and has_table(conn, "marts.fct_visit") and has_column(conn, "marts.fct_visit", "worker_id"):
         by_visit = dict(conn.execute("select visit_id::text, worker_id from marts.fct_visit "
                                      "where visit_id::text = any(%s) and worker_id is not null",
                                      (visit_ids,)).fetchall())
@@ -128,7 +141,7 @@ def _workers(conn, issues: list[dict]) -> None:
         i["worker_id"] = i["entity_id"] if i["entity_type"] == "grid_worker" else by_visit.get(i["entity_id"])
     ids = sorted({i["worker_id"] for i in issues if i["worker_id"]})
     names: dict[str, str] = {}
-    if ids and _has_table(conn, "marts.dim_grid_worker") and _has_column(conn, "marts", "dim_grid_worker", "worker_name"):
+    if ids and has_table(conn, "marts.dim_grid_worker") and has_column(conn, "marts.dim_grid_worker", "worker_name"):
         names = dict(conn.execute("select worker_id::text, worker_name from marts.dim_grid_worker "
                                   "where worker_id::text = any(%s)", (ids,)).fetchall())
     for i in issues:
@@ -152,7 +165,7 @@ def served_docs_url(recorded: str | None, base_url: str | None = None) -> str | 
 
 def data_docs(conn, run_date: dt.date, base_url: str | None = None) -> tuple[str | None, dict]:
     """Data Docs link for the digest (see served_docs_url) and the run date's pass/fail counts."""
-    if not _has_table(conn, "dq.validation_run"):
+    if not has_table(conn, "dq.validation_run"):
         return served_docs_url(None, base_url), {}
     row = conn.execute("select run_id, data_docs_url from dq.validation_run where run_date = %s "
                        "order by finished_at desc, run_id desc limit 1", (run_date,)).fetchone()
@@ -175,16 +188,15 @@ def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing,
             docs_base_url: str | None = None) -> list[DigestData]:
     """One DigestData per recipient (every recipient in the routing file, and the fallback);
     `docs_base_url`: Settings.data_docs_base_url."""
-    state.ensure(conn)
     names = region_names(conn)
     # a finding verified 不属实 (dismissed) stops alerting until its record changes
-    open_issues = _rows(conn.execute(ISSUE_SQL.format(where="i.status = 'open' and not i.dismissed")))
+    open_issues = dict_rows(conn.execute(ISSUE_SQL.format(where="i.status = 'open' and not i.dismissed")))
     audiences = routing.audiences(open_issues)
     unrouted = routing.unrouted_counties(open_issues)
     baselines = {a.key: state.baseline(conn, a.key, run_date) for a in audiences}
     open_keys = {state.issue_key(i) for i in open_issues}
     gone = set().union(*(b for b in baselines.values() if b)) - open_keys
-    resolved_issues = _rows(conn.execute(
+    resolved_issues = dict_rows(conn.execute(
         ISSUE_SQL.format(where="i.status = 'resolved' and (i.resolved_on = %(d)s "
                                "or i.rule_id || '|' || i.entity_id = any(%(gone)s))"),
         {"d": run_date, "gone": sorted(gone)}))
@@ -196,6 +208,7 @@ def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing,
         i["days_overdue"] = max(0, (run_date - i["due_on"]).days) if i["due_on"] else 0
     flagged = _flagged_today(conn, run_date)
     docs_url, validation = data_docs(conn, run_date, docs_base_url)
+    titles = {r.rule_id: r.title for r in load_rules()}
     routed = routing.counties
 
     out = []
@@ -221,7 +234,7 @@ def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing,
             still_open=sorted((i for i in mine if i["change"] == "仍未解决"),
                               key=lambda i: (-i["days_open"], i["rule_id"], i["entity_id"])),
             resolved=res, first_digest=base is None, docs_url=docs_url, validation=validation,
-            region_names=names, overdue=overdue, fix_disputed=disputed,
+            region_names=names, overdue=overdue, fix_disputed=disputed, rule_titles=titles,
             flagged_today=len({state.issue_key(i) for i in overdue} & flagged["escalated"])
             + len({state.issue_key(i) for i in disputed} & flagged["claimed_fixed_still_open"])))
     return out
@@ -239,7 +252,7 @@ def _overdue_for(a: Audience, issue: dict, routed: set[str]) -> bool:
 def _flagged_today(conn, run_date: dt.date) -> dict[str, set[str]]:
     """Keys of the issues escalated, and of those flagged 整改不实, on run_date."""
     out: dict[str, set[str]] = {"escalated": set(), "claimed_fixed_still_open": set()}
-    if _has_table(conn, "dq.issue_event"):
+    if has_table(conn, "dq.issue_event"):
         for event, key in conn.execute(
                 "select event, rule_id || '|' || entity_id from dq.issue_event where run_date = %s "
                 "and event in ('escalated', 'claimed_fixed_still_open')", (run_date,)):

@@ -1,5 +1,5 @@
-"""Deliver messages: `.eml` files in the outbox by default; SMTP through the Airflow SMTP
-provider connection when ALERT_SMTP_CONN_ID names one (STARTTLS and login come from it).
+"""Deliver messages: `.eml` files in the outbox by default; SMTP through the Airflow connection
+that ALERT_SMTP_CONN_ID names (TLS, STARTTLS and login come from it: smtp_session).
 
 A digest is recorded in dq.alert_delivery once sent: the same digest (same recipient, day and
 content) is never sent twice, and a failed send keeps the .eml in the outbox so nothing is lost.
@@ -11,28 +11,17 @@ import datetime as dt
 import hashlib
 import logging
 import smtplib
+import ssl
 import time
 from email.message import EmailMessage
 from pathlib import Path
 
 import psycopg
 
+from core import locks
+
 log = logging.getLogger(__name__)
 CONTENT_HASH_HEADER = "X-FPR-Content-Hash"    # set by digest.build_message
-
-DELIVERY_DDL = """
-create table if not exists dq.alert_delivery (
-    digest_key   text not null,        -- recipient group + run date
-    content_hash text not null,
-    run_date     date not null,
-    channel      text not null,        -- outbox / smtp / wecom / dingtalk
-    recipients   text not null,
-    subject      text not null,
-    sent_at      timestamptz not null default now(),
-    primary key (digest_key, content_hash)
-);
-comment on table dq.alert_delivery is '已发送的预警摘要邮件和群机器人消息（同一收件人同样内容只发一次，与由哪台主机发送无关）';
-"""
 
 
 class DeliveryError(RuntimeError):
@@ -41,10 +30,6 @@ class DeliveryError(RuntimeError):
     def __init__(self, message: str, eml: Path):
         super().__init__(message)
         self.eml = eml
-
-
-def ensure(conn: psycopg.Connection) -> None:
-    conn.execute(DELIVERY_DDL)
 
 
 def content_hash(msg: EmailMessage) -> str:
@@ -83,18 +68,45 @@ def write_eml(msg: EmailMessage, outbox: Path, name: str) -> Path:
     return path
 
 
-def send_smtp(msg: EmailMessage, conn_id: str, attempts: int = 3, backoff: float = 5.0) -> None:
-    """Send through the Airflow SMTP connection `conn_id` (host, port, login/password; STARTTLS
-    unless its extra says disable_tls, implicit TLS unless disable_ssl). The hook's own
-    send_email_smtp() builds a bare HTML message, so the ready multipart message goes through
-    the hook's logged-in client. Retried `attempts` times (Settings.smtp_attempts) with a
-    growing pause (Settings.smtp_backoff seconds), then the last error is raised."""
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
+def _flag(value) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
+
+@contextlib.contextmanager
+def smtp_session(conn_id: str):
+    """A logged-in smtplib client for the Airflow connection `conn_id`: host, port, login and
+    password; implicit TLS unless its extra says disable_ssl, else STARTTLS unless disable_tls;
+    `timeout` (30 s) and `ssl_context` ("none" skips certificate checks) as the SMTP provider
+    reads them. Our own client: the provider's hook sends only messages it builds itself."""
+    from airflow.sdk import BaseHook
+
+    c = BaseHook.get_connection(conn_id)
+    extra = c.extra_dejson
+    context = None if extra.get("ssl_context") == "none" else ssl.create_default_context()
+    kwargs = {"host": c.host or "", "timeout": int(extra.get("timeout", 30))}
+    if c.port:
+        kwargs["port"] = int(c.port)
+    implicit_tls = not _flag(extra.get("disable_ssl", False))
+    client = smtplib.SMTP_SSL(context=context, **kwargs) if implicit_tls else smtplib.SMTP(**kwargs)
+    try:
+        if not implicit_tls and not _flag(extra.get("disable_tls", False)):
+            client.starttls(context=context)
+            client.ehlo()
+        if c.login and c.password:
+            client.login(c.login, c.password)
+        yield client
+    finally:
+        client.close()
+
+
+def send_smtp(msg: EmailMessage, conn_id: str, attempts: int = 3, backoff: float = 5.0) -> None:
+    """Send the ready multipart message through smtp_session(conn_id). Retried `attempts` times
+    (Settings.smtp_attempts) with a growing pause (Settings.smtp_backoff seconds), then the last
+    error is raised; a 5xx refusal is not retried."""
     for attempt in range(1, attempts + 1):
         try:
-            with SmtpHook(smtp_conn_id=conn_id) as hook:
-                refused = hook._smtp_client.send_message(msg)
+            with smtp_session(conn_id) as client:
+                refused = client.send_message(msg)
             if refused:   # some recipients refused, others accepted: those refused did not get it
                 raise smtplib.SMTPRecipientsRefused(refused)
             return
@@ -111,7 +123,6 @@ def deliver(conn: psycopg.Connection, msg: EmailMessage, *, key: str, run_date: 
     Settings.smtp_conn_id names an Airflow SMTP connection).
     Raises DeliveryError when SMTP fails after its retries; the .eml stays in the outbox and
     nothing is recorded, so the next run (or the task's retry) sends it again."""
-    conn.execute(DELIVERY_DDL)
     digest = content_hash(msg)
     with send_lock(conn, key, digest):
         if already_sent(conn, key, digest):
@@ -142,7 +153,7 @@ def record_sent(conn: psycopg.Connection, key: str, digest: str, run_date: dt.da
 def send_lock(conn: psycopg.Connection, key: str, digest: str):
     """Two hosts sending the same digest at once: the second waits, then finds it sent.
     A session-level advisory lock, so no transaction stays open while SMTP or HTTP runs."""
-    lock_id = int.from_bytes(hashlib.sha256(f"{key}|{digest}".encode()).digest()[:8], "big", signed=True)
+    lock_id = locks.digest_send(key, digest)
     conn.execute("select pg_advisory_lock(%s)", (lock_id,))
     conn.commit()
     try:

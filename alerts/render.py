@@ -1,14 +1,14 @@
-"""Render one digest (Chinese): subject, plain text, HTML (every value masked, then escaped), CSV."""
+"""Render one digest (Chinese): subject, plain text, HTML (every value masked, then escaped), CSV.
+Only formatting: every count and ranking comes from the view model, alerts.collect.DigestData."""
 from __future__ import annotations
 
 import csv
 import html
 import io
-from collections import defaultdict
 
 from alerts.collect import DigestData
 from alerts.masking import mask_text
-from expectations.catalog import FAMILY_NAMES, load_rules
+from expectations.catalog import FAMILY_NAMES
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 ENTITY_ZH = {"visit": "走访", "grid": "网格", "grid_worker": "网格员", "household": "户", "alert": "部门预警",
@@ -28,26 +28,6 @@ def e(v) -> str:
     return html.escape(m(v), quote=True)
 
 
-def _titles() -> dict[str, str]:
-    return {r.rule_id: r.title for r in load_rules()}
-
-
-def family_rows(d: DigestData) -> list[tuple[str, str, list[tuple[str, str, int, int, int]]]]:
-    """[(family code, family name, [(rule id, meaning, open, new, resolved)])], most open first."""
-    titles = _titles()
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for i in d.open:
-        counts[i["rule_id"]][0] += 1
-        counts[i["rule_id"]][1] += i["change"] == "新增"
-    for i in d.resolved:
-        counts[i["rule_id"]][2] += 1
-    fams: dict[str, list] = defaultdict(list)
-    for rid, (n, new, res) in sorted(counts.items()):
-        fams[rid.split("-")[0]].append((rid, titles.get(rid, "（规则目录中无此规则）"), n, new, res))
-    order = sorted(fams, key=lambda f: (-sum(r[2] for r in fams[f]), f))
-    return [(f, FAMILY_NAMES.get(f, f), fams[f]) for f in order]
-
-
 def since(d: DigestData) -> str:
     return "今日" if d.first_digest else "自上次摘要以来"
 
@@ -65,8 +45,7 @@ def _followup_counts(d: DigestData) -> str:
 
 
 def _summary(d: DigestData) -> str:
-    high = sum(1 for i in d.open if i["severity"] == "high")
-    s = (f"未解决问题 {len(d.open)} 条（其中高风险 {high} 条）；{since(d)}新增 {len(d.new)} 条、"
+    s = (f"未解决问题 {len(d.open)} 条（其中高风险 {d.high_open} 条）；{since(d)}新增 {len(d.new)} 条、"
          f"已解决 {len(d.resolved)} 条。")
     if d.fix_disputed or d.overdue:
         s += f"需督办：{_followup_counts(d)[1:]}。"
@@ -117,7 +96,7 @@ def render_text(d: DigestData) -> str:
     L = [f"{d.scope_label} 防返贫动态监测数据质量日报 {d.run_date:%Y年%m月%d日}", "", _summary(d), "",
          *_followup_text(d),
          "一、按规则族统计（未解决 / 新增 / 已解决）："]
-    for _, fname, rules in family_rows(d):
+    for _, fname, rules in d.families():
         L.append(f"  {fname}：未解决 {sum(r[2] for r in rules)} 条")
         for rid, title, n, new, res in rules:
             L.append(f"    {rid} {title}：{n} / {new} / {res}")
@@ -180,7 +159,7 @@ def _followup_html(d: DigestData) -> str:
 def render_html(d: DigestData, chart_cid: str | None = CHART_CID, chart_src: str | None = None) -> str:
     """chart_src overrides the image source (e.g. a data: URI for a browser preview)."""
     fam = ""
-    for _, fname, rules in family_rows(d):
+    for _, fname, rules in d.families():
         fam += (f'<tr style="background:#f3f3f3"><td colspan="2"><b>{e(fname)}</b></td>'
                 f'<td align="right"><b>{sum(r[2] for r in rules)}</b></td><td align="right">{sum(r[3] for r in rules)}</td>'
                 f'<td align="right">{sum(r[4] for r in rules)}</td></tr>')
@@ -228,14 +207,13 @@ def _cell(v) -> str:
 
 
 def render_csv(d: DigestData) -> bytes:
-    titles = _titles()
     names = d.region_names
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_HEADER)
     for i in sorted(d.open, key=lambda i: (i["change"] != "新增", i["rule_id"], i["entity_id"])) + d.resolved:
         w.writerow([_cell(x) for x in (
-            i["change"], i["rule_id"], FAMILY_NAMES.get(i["rule_id"].split("-")[0], ""), titles.get(i["rule_id"], ""),
+            i["change"], i["rule_id"], FAMILY_NAMES.get(i["rule_id"].split("-")[0], ""), d.rule_titles.get(i["rule_id"], ""),
             SEVERITY_ZH.get(i["severity"], i["severity"]), ENTITY_ZH.get(i["entity_type"], i["entity_type"]),
             i["entity_id"], i["county_code"], i["town_code"], names.get(i["town_code"] or "", ""),
             i["village_code"], names.get(i["village_code"] or "", ""), i.get("worker_id"), i["detail"],

@@ -100,10 +100,9 @@ def claimed_fixed_count(d: DigestData) -> int:
 def card(d: DigestData, docs_url: str | None = None) -> tuple[str, str]:
     """(title, markdown text) of one digest's card, masked. Village names only: no IDs."""
     since = "今日" if d.first_digest else "较上次"
-    high = sum(1 for i in d.open if i["severity"] == "high")
     title = f"防返贫监测预警：{d.scope_label} {d.run_date:%m月%d日}"
     lines = [f"#### 防返贫监测预警｜{d.scope_label}", f"{d.run_date:%Y年%m月%d日}", "",
-             f"- 未解决：**{len(d.open)}** 条（高风险 {high} 条）",
+             f"- 未解决：**{len(d.open)}** 条（高风险 {d.high_open} 条）",
              f"- {since}新增：{len(d.new)} 条", f"- {since}已解决：{len(d.resolved)} 条"]
     lines.append(f"- 逾期未整改：{overdue_count(d)} 条")
     lines.append(f"- 整改不实（报已整改但仍存在）：{claimed_fixed_count(d)} 条")
@@ -204,7 +203,6 @@ def post(robot: Robot, title: str, text: str, *, attempts: int = 3, backoff: flo
 def deliver_card(conn: psycopg.Connection, robot: Robot, d: DigestData, *, key: str,
                  run_date: dt.date, settings) -> str:
     """'skipped' (this card was already posted, from whichever host) or 'sent'; RobotError."""
-    conn.execute(delivery.DELIVERY_DDL)
     digest = card_hash(d, key)
     with delivery.send_lock(conn, key, digest):
         if delivery.already_sent(conn, key, digest):

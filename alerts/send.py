@@ -20,6 +20,7 @@ import psycopg
 from alerts import delivery, digest, robots, routing, state
 from alerts.collect import DigestData, collect
 from alerts.masking import mask_text
+from core.schema import ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,7 @@ def send_digests(conn: psycopg.Connection, run_date: dt.date, settings,
     `settings`: outbox, routing file, SMTP and robot settings, Data Docs address."""
     outbox = settings.outbox_dir
     route = routing.load_routing(settings.routing_file)
-    state.ensure(conn)
-    delivery.ensure(conn)
+    ensure_schema(conn, "dq")
     conn.commit()
     digests, cards, failures = [], [], []
     for d in collect(conn, run_date, route, settings.data_docs_base_url):

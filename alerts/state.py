@@ -8,32 +8,9 @@ import datetime as dt
 
 import psycopg
 
-STATE_DDL = """
-create schema if not exists dq;
-create table if not exists dq.alert_digest_state (
-    recipient_key  text not null,
-    run_date       date not null,
-    open_keys      text[] not null,   -- rule_id|entity_id of every open issue in that digest
-    open_count     integer not null,
-    new_count      integer not null,
-    resolved_count integer not null,
-    content_hash   text not null,
-    sent_at        timestamptz not null default now(),
-    primary key (recipient_key, run_date)
-);
-comment on table dq.alert_digest_state is '每位收件人最近一次预警摘要所含的未解决问题（用于计算“自上次摘要以来”的新增、已解决与无变化）';
-comment on column dq.alert_digest_state.recipient_key is '收件人（recipient:邮箱）';
-comment on column dq.alert_digest_state.run_date is '摘要对应的运行日期';
-comment on column dq.alert_digest_state.open_keys is '该摘要中的未解决问题键（规则编号|对象编号）';
-"""
-
 
 def issue_key(issue: dict) -> str:
     return f"{issue['rule_id']}|{issue['entity_id']}"
-
-
-def ensure(conn: psycopg.Connection) -> None:
-    conn.execute(STATE_DDL)
 
 
 def baseline(conn: psycopg.Connection, recipient_key: str, run_date: dt.date) -> set[str] | None:

@@ -50,13 +50,13 @@ def _reset_raw(url: str, platform: bool, tables: list[str] | None = None) -> Non
 
 
 def platform_load(url: str, sim_url: str, run_date: str, warmup: int, repeats: int) -> dict:
-    from core import warehouse
+    from core import schema, warehouse
     from ingest.platform.client import PlatformClient
     from ingest.platform.load import load_all
 
     day = dt.date.fromisoformat(run_date)
     with warehouse.connect(url) as conn:
-        warehouse.ensure_raw_schema(conn)
+        schema.ensure_schema(conn, "raw")
         runs = _repeat(lambda: load_all(conn, PlatformClient(sim_url, "bench", "bench"), day),
                        warmup, repeats, reset=lambda: _reset_raw(url, platform=True))
         rows = conn.execute("select coalesce(sum(rows_loaded), 0) from raw.load_batch "
@@ -66,13 +66,13 @@ def platform_load(url: str, sim_url: str, run_date: str, warmup: int, repeats: i
 
 def feeds_load(url: str, landing: str, folders: list[str], run_date: str, warmup: int,
                repeats: int) -> dict:
-    from core import warehouse
+    from core import schema, warehouse
     from ingest.feeds.load import load_all
 
     day = dt.date.fromisoformat(run_date)
     tables = [f"feed_{f}" for f in folders]
     with warehouse.connect(url) as conn:
-        warehouse.ensure_raw_schema(conn)
+        schema.ensure_schema(conn, "raw")
         runs = _repeat(lambda: load_all(conn, Path(landing), day, folders=folders), warmup, repeats,
                        reset=lambda: _reset_raw(url, platform=False, tables=tables))
         rows = conn.execute("select coalesce(sum(rows_in), 0) from raw.load_batch "

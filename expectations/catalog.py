@@ -38,26 +38,15 @@ class Rule:
         return frozenset({self.table, *_RELATION.findall(self.sql)})
 
     def render_sql(self, params: dict[str, str]) -> str:
-        """Policy tokens -> SQL literals; @batch@ -> GX's {batch}, aliased as PostgreSQL 15 needs."""
+        """Policy tokens -> SQL literals; @batch@ -> GX's {batch} (the validated table, aliased
+        by expectations.gx_rules)."""
         def sub(m: re.Match) -> str:
             if m.group(1) == "batch":
-                return m.group(0)
+                return "{batch}"
             if m.group(1) not in params:
                 raise KeyError(f"{self.rule_id}: unknown parameter @{m.group(1)}@")
             return params[m.group(1)]
-        sql = _TOKEN.sub(sub, self.sql)
-        return sql.replace("@batch@", _batch_reference(sql))
-
-
-def _batch_reference(sql: str) -> str:
-    """GX turns {batch} into `(SELECT ...) AS subselect`, except in a query with a JOIN, where
-    it leaves the alias to the author (`(SELECT ...)`). PostgreSQL 15 refuses a derived table
-    without an alias, so a joining query gets one here. The check is GX's own."""
-    from great_expectations.expectations.metrics.query_metric_provider import (
-        _query_has_join_clause,
-    )
-
-    return "{batch} as batch_rows" if _query_has_join_clause(sql) else "{batch}"
+        return _TOKEN.sub(sub, self.sql)
 
 
 def load_rules(families: list[str] | None = None) -> list[Rule]:

@@ -1,4 +1,4 @@
-"""The dq schema: validation runs, dq.issue (one row per problem, kept up to date) and its
+"""The dq schema (its tables: core/sql/dq.sql): validation runs, dq.issue (one row per problem, kept up to date) and its
 history (dq.issue_event), and the merge of each rule run into them.
 
 dq.issue only moves forward in run-date order: a run for a date earlier than one a rule has
@@ -14,121 +14,8 @@ from collections.abc import Iterable
 import psycopg
 
 from alerts.masking import mask_text
-
-DQ_DDL = """
-create schema if not exists dq;
-create or replace function dq.distance_km(lat1 double precision, lon1 double precision,
-                                          lat2 double precision, lon2 double precision)
-returns double precision language sql immutable as $$
-  select 2 * 6371.0088 * asin(sqrt(
-      power(sin(radians(lat2 - lat1) / 2), 2)
-    + cos(radians(lat1)) * cos(radians(lat2)) * power(sin(radians(lon2 - lon1) / 2), 2)))
-$$;
-create table if not exists dq.issue (
-    rule_id           text not null,
-    severity          text not null,
-    entity_type       text not null,
-    entity_id         text not null,
-    county_code       text,
-    town_code         text,
-    village_code      text,
-    detail            text,
-    first_detected_on date not null,
-    last_detected_on  date not null,
-    status            text not null check (status in ('open', 'resolved')),
-    resolved_on       date,
-    primary key (rule_id, entity_id)
-);
-create index if not exists issue_status_idx on dq.issue (status, county_code);
-comment on table dq.issue is '数据质量与预警问题：每个规则×对象一行，逐日更新（消失的问题标记为已解决，不删除）';
-comment on column dq.issue.rule_id is '规则编号（见规则目录）';
-comment on column dq.issue.severity is '严重程度（high 高 / medium 中 / low 低）';
-comment on column dq.issue.entity_type is '对象类型（visit 走访 / grid 网格 / household 户 …）';
-comment on column dq.issue.entity_id is '对象编号';
-comment on column dq.issue.county_code is '县代码';
-comment on column dq.issue.town_code is '乡镇代码';
-comment on column dq.issue.village_code is '村代码';
-comment on column dq.issue.detail is '问题说明（中文，已脱敏）';
-comment on column dq.issue.first_detected_on is '首次发现日期';
-comment on column dq.issue.last_detected_on is '最近一次发现日期';
-comment on column dq.issue.status is '状态（open 未解决 / resolved 已解决）';
-comment on column dq.issue.resolved_on is '解决日期（问题不再出现的运行日期）';
-create table if not exists dq.validation_run (
-    run_id          text not null,
-    run_date        date not null,
-    suite_name      text not null,
-    rule_id         text not null,
-    success         boolean not null,
-    unexpected_rows integer not null,
-    started_at      timestamptz not null,
-    finished_at     timestamptz not null,
-    data_docs_url   text,
-    primary key (run_id, rule_id)
-);
--- verification, deadlines and escalation (followup/); added columns keep old rows valid
-alter table dq.issue add column if not exists verification_result text
-    check (verification_result in ('属实', '不属实', '已整改'));
-alter table dq.issue add column if not exists verified_on date;
-alter table dq.issue add column if not exists verified_by text;
-alter table dq.issue add column if not exists verification_note text;
-alter table dq.issue add column if not exists verification_received_on date;
-alter table dq.issue add column if not exists verified_fingerprint text;
-alter table dq.issue add column if not exists due_on date;
-alter table dq.issue add column if not exists escalation_level text not null default 'village'
-    check (escalation_level in ('village', 'town', 'county'));
-alter table dq.issue add column if not exists escalated_on date;
-alter table dq.issue add column if not exists dismissed boolean not null default false;
-alter table dq.issue add column if not exists claimed_fixed_still_open boolean not null default false;
-comment on column dq.issue.verification_result is '最近一次核实结果（属实 / 不属实 / 已整改；空为尚未核实）';
-comment on column dq.issue.verified_on is '最近一次核实日期';
-comment on column dq.issue.verified_by is '核实人（已脱敏）';
-comment on column dq.issue.verification_note is '核实说明（已脱敏）';
-comment on column dq.issue.verification_received_on is '核实结果交回日期（核查结果文件的日期）';
-comment on column dq.issue.verified_fingerprint is '核实时问题说明的指纹（md5）：记录变化后“不属实”不再有效，重新预警';
-comment on column dq.issue.due_on is '整改期限（发现或重新预警之日加上 config/followup.yml 规定的天数）';
-comment on column dq.issue.escalation_level is '督办层级（village 村 / town 乡镇：已逾期 / county 县：逾期超过第二个期限）';
-comment on column dq.issue.escalated_on is '最近一次升级督办的运行日期';
-comment on column dq.issue.dismissed is '是否已核实为不属实且记录未变化（为真时不再预警、不进核查清单）';
-comment on column dq.issue.claimed_fixed_still_open is '整改不实：已报“已整改”，但之后的运行中数据仍显示该问题';
-create table if not exists dq.issue_event (
-    event_id    bigserial primary key,
-    rule_id     text not null,
-    entity_id   text not null,
-    run_date    date not null,
-    event       text not null check (event in ('opened', 'redetected', 'resolved', 'verified',
-                    'dismissed', 'raised_again', 'escalated', 'claimed_fixed_still_open')),
-    detail      text,
-    source      text not null,
-    recorded_at timestamptz not null default now()
-);
--- a rerun of the same date records nothing twice
-create unique index if not exists issue_event_once_idx
-    on dq.issue_event (rule_id, entity_id, run_date, event, source);
-create index if not exists issue_event_issue_idx on dq.issue_event (rule_id, entity_id, event_id);
-comment on table dq.issue_event is '问题的每一次变化一行（发现、再次出现、解决、核实、不属实、重新预警、升级督办、整改不实），可据以还原每条问题的全过程';
-comment on column dq.issue_event.rule_id is '规则编号';
-comment on column dq.issue_event.entity_id is '对象编号';
-comment on column dq.issue_event.run_date is '发生变化的运行日期';
-comment on column dq.issue_event.event is '变化（opened 发现 / redetected 再次出现 / resolved 解决 / verified 核实 / dismissed 核实为不属实 / raised_again 记录变化重新预警 / escalated 逾期升级 / claimed_fixed_still_open 整改不实）';
-comment on column dq.issue_event.detail is '说明（中文）';
-comment on column dq.issue_event.source is '来源（rule_run 规则运行 / verification:文件名 核查结果 / deadline 期限检查）';
-create table if not exists dq.rule_sync (
-    rule_id  text not null,
-    run_date date not null,
-    findings integer not null,
-    primary key (rule_id, run_date)
-);
-comment on table dq.rule_sync is '每条规则每个运行日期合并一次：该日发现的问题数（补跑过去的日期也记录）';
-create table if not exists dq.issue_slice (
-    run_date           date not null,
-    rule_id            text not null,
-    entity_id          text not null,
-    detail_fingerprint text not null,
-    primary key (run_date, rule_id, entity_id)
-);
-comment on table dq.issue_slice is '每个运行日期每条规则发现的问题（当日切片；补跑过去的日期只写切片，不改变当前问题状态）';
-comment on table dq.validation_run is '每次校验运行每条规则一行：运行编号、校验套件、问题数、是否通过、时间';
-"""
+from core import locks
+from core.warehouse import has_table
 
 ISSUE_COLUMNS = ("rule_id", "severity", "entity_type", "entity_id",
                  "county_code", "town_code", "village_code", "detail")
@@ -140,13 +27,6 @@ ALL_COLUMNS = ISSUE_COLUMNS + (
     "claimed_fixed_still_open")
 RULE_RUN = "rule_run"
 LEVEL_RANK = {"village": 0, "town": 1, "county": 2}
-MERGE_LOCK = 4242003
-
-
-def ensure_dq_schema(conn: psycopg.Connection) -> None:
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(4242002)")
-        conn.execute(DQ_DDL)
 
 
 def fingerprint(detail: str | None) -> str:
@@ -160,17 +40,23 @@ def fetch_issues(conn: psycopg.Connection, where: str, params=None) -> dict[tupl
     return {(r[0], r[3]): dict(zip(ALL_COLUMNS, r)) for r in cur.fetchall()}
 
 
+def _stage(conn: psycopg.Connection, table: str, definition: str, columns: Iterable[str],
+           rows: Iterable[Iterable]) -> None:
+    """Rows into the session's temp table `table` (made once from `definition`, emptied first)."""
+    conn.execute(f"create temp table if not exists {table} {definition}")
+    conn.execute(f"truncate {table}")
+    with conn.cursor().copy(f"copy {table} ({', '.join(columns)}) from stdin") as cp:
+        for row in rows:
+            cp.write_row(row)
+
+
 def write_issues(conn: psycopg.Connection, rows: Iterable[dict]) -> int:
     """Insert or replace whole dq.issue rows (every column of ALL_COLUMNS)."""
     rows = list(rows)
     if not rows:
         return 0
-    conn.execute("create temp table if not exists issue_write (like dq.issue including defaults) "
-                 "on commit delete rows")
-    conn.execute("truncate issue_write")
-    with conn.cursor().copy(f"copy issue_write ({', '.join(ALL_COLUMNS)}) from stdin") as cp:
-        for r in rows:
-            cp.write_row([r[c] for c in ALL_COLUMNS])
+    _stage(conn, "issue_write", "(like dq.issue including defaults) on commit delete rows", ALL_COLUMNS,
+           ([r[c] for c in ALL_COLUMNS] for r in rows))
     sets = ", ".join(f"{c} = excluded.{c}" for c in ALL_COLUMNS if c not in ("rule_id", "entity_id"))
     conn.execute(f"insert into dq.issue ({', '.join(ALL_COLUMNS)}) "
                  f"select {', '.join(ALL_COLUMNS)} from issue_write "
@@ -185,13 +71,9 @@ def write_events(conn: psycopg.Connection, events: Iterable[tuple]) -> int:
     events = list(events)
     if not events:
         return 0
-    conn.execute("create temp table if not exists event_write (rule_id text, entity_id text, "
-                 "run_date date, event text, detail text, source text, seq serial) on commit drop")
-    conn.execute("truncate event_write")
-    with conn.cursor().copy("copy event_write (rule_id, entity_id, run_date, event, detail, source) "
-                            "from stdin") as cp:
-        for ev in events:
-            cp.write_row(ev)
+    _stage(conn, "event_write", "(rule_id text, entity_id text, run_date date, event text, detail text, "
+           "source text, seq serial) on commit drop",
+           ("rule_id", "entity_id", "run_date", "event", "detail", "source"), events)
     return conn.execute(
         "insert into dq.issue_event (rule_id, entity_id, run_date, event, detail, source) "
         "select rule_id, entity_id, run_date, event, detail, source from event_write order by seq "
@@ -201,7 +83,7 @@ def write_events(conn: psycopg.Connection, events: Iterable[tuple]) -> int:
 def latest_run_date(conn: psycopg.Connection) -> dt.date | None:
     """The latest run date merged into dq.issue (None on a fresh warehouse). A run for an
     earlier date is a backfill/catch-up: it must send no digest (see is_catch_up)."""
-    if not conn.execute("select to_regclass('dq.rule_sync') is not null").fetchone()[0]:
+    if not has_table(conn, "dq.rule_sync"):
         return None
     return conn.execute(
         "select max(d) from (select max(run_date) as d from dq.rule_sync "
@@ -290,7 +172,7 @@ def sync_issues(conn: psycopg.Connection, run_date: dt.date, evaluated_rules: li
             # detail is free text from the rules (department values): masked before it is stored
             found[key]["detail"] = mask_text(found[key]["detail"]) if found[key]["detail"] else None
     with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(%s)", (MERGE_LOCK,))
+        conn.execute("select pg_advisory_xact_lock(%s)", (locks.ISSUE_MERGE,))
         later = _later_rules(conn, rules, run_date)
         _record_slice(conn, run_date, rules, found)
         current = [r for r in rules if r not in later]
@@ -298,13 +180,8 @@ def sync_issues(conn: psycopg.Connection, run_date: dt.date, evaluated_rules: li
                "events": 0, "catch_up_rules": len(later)}
         if not current:
             return out
-        conn.execute("create temp table if not exists found_key (rule_id text, entity_id text) "
-                     "on commit drop")
-        conn.execute("truncate found_key")
-        with conn.cursor().copy("copy found_key (rule_id, entity_id) from stdin") as cp:
-            for key in found:
-                if key[0] in current:
-                    cp.write_row(key)
+        _stage(conn, "found_key", "(rule_id text, entity_id text) on commit drop", ("rule_id", "entity_id"),
+               (key for key in found if key[0] in current))
         existing = fetch_issues(
             conn, "i.rule_id = any(%(r)s) and (i.status = 'open' or exists (select 1 from found_key f "
                   "where f.rule_id = i.rule_id and f.entity_id = i.entity_id))", {"r": current})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import sqlalchemy as sa
 from great_expectations.core.metric_domain_types import MetricDomainTypes
 from great_expectations.core.result_format import ResultFormat
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
@@ -22,6 +23,18 @@ from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.query_metric_provider import (
     QueryMetricProvider,
 )
+
+
+def batch_sql(selectable, dialect) -> str:
+    """What `{batch}` in a rule stands for: the validated table, or the batch's SELECT in
+    parentheses, always under the alias batch_rows (PostgreSQL 15 refuses a derived table
+    without one). GX's own substitution aliases only queries without a JOIN, by a check it
+    keeps private; doing it here keeps every rule's SQL the same whatever GX decides."""
+    if isinstance(selectable, sa.sql.expression.TableClause):
+        source = dialect.identifier_preparer.format_table(selectable)
+    else:
+        source = f"({selectable.compile(dialect=dialect, compile_kwargs={'literal_binds': True})})"
+    return f"{source} as batch_rows"
 
 
 class RuleFindingsTable(QueryMetricProvider):
@@ -35,13 +48,11 @@ class RuleFindingsTable(QueryMetricProvider):
     def _sqlalchemy(cls, execution_engine: SqlAlchemyExecutionEngine, metric_domain_kwargs: dict,
                     metric_value_kwargs: dict, metrics: dict[str, Any],
                     runtime_configuration: dict) -> list[dict]:
-        batch_selectable, _, _ = execution_engine.get_compute_domain(
+        selectable, _, _ = execution_engine.get_compute_domain(
             metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
-        query = cls._get_substituted_batch_subquery_from_query_and_batch_selectable(
-            query=cls._get_query_from_metric_value_kwargs(metric_value_kwargs),
-            batch_selectable=batch_selectable, execution_engine=execution_engine)
-        return cls._get_sqlalchemy_records_from_substituted_batch_subquery(
-            substituted_batch_subquery=query, execution_engine=execution_engine, fetch_all=True)
+        query = metric_value_kwargs[cls.query_param_name].replace(
+            "{batch}", batch_sql(selectable, execution_engine.engine.dialect))
+        return [row._asdict() for row in execution_engine.execute_query(sa.text(query)).fetchall()]
 
 
 class RuleExpectation(UnexpectedRowsExpectation):

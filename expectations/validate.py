@@ -26,6 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from core import warehouse
+from core.schema import ensure_schema
 from core.settings import Settings
 from expectations import catalog, dq_store, policy
 
@@ -155,7 +156,7 @@ def run_rules(settings: Settings, run_date: dt.date, families: list[str] | None 
     own_conn = conn is None
     conn = conn or warehouse.connect(url)
     try:
-        dq_store.ensure_dq_schema(conn)
+        ensure_schema(conn, "dq")
         runnable, not_run = _select_rules(rules, params, unavailable)
         run_id = f"{run_date.isoformat()}_{uuid.uuid4().hex[:8]}"
         findings, run_rows, evaluated, success = [], [], [], True

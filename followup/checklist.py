@@ -9,15 +9,16 @@ Files: <outbox>/checklists/<YYYYMMDD>/<town code>/乡镇核查清单_<code>_<nam
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import shutil
-import zipfile
 from pathlib import Path
 
 import psycopg
 
+from alerts.collect import region_names
 from alerts.masking import mask_text
+from core.warehouse import dict_rows, has_column
+from core.xlsx import workbook_bytes
 from expectations import catalog
 from followup.deadlines import LEVEL_ZH, overdue_days
 
@@ -48,14 +49,8 @@ def town_workbooks(outbox_dir: Path, run_date: dt.date, towns) -> list[Path]:
     return [p for t in sorted(towns) for p in sorted((day / t).glob("乡镇核查清单_*.xlsx"))]
 
 
-def _has_column(conn, table: str, column: str) -> bool:
-    schema, name = table.split(".")
-    return conn.execute("select 1 from information_schema.columns where table_schema=%s and "
-                        "table_name=%s and column_name=%s", (schema, name, column)).fetchone() is not None
-
-
 def _lookup(conn, table: str, key: str, cols: tuple[str, ...], ids: list[str]) -> dict[str, tuple]:
-    if not ids or not all(_has_column(conn, table, c) for c in (key, *cols)):
+    if not ids or not all(has_column(conn, table, c) for c in (key, *cols)):
         return {}
     rows = conn.execute(f"select {key}::text, {', '.join(cols)} from {table} where {key}::text = any(%s)",
                         (ids,)).fetchall()
@@ -83,18 +78,11 @@ def _context(conn, issues: list[dict]) -> None:
         i["worker"] = " ".join(x for x in (i["worker_id"], name) if x)
 
 
-def _region_names(conn) -> dict[str, str]:
-    if not conn.execute("select to_regclass('marts.dim_region') is not null").fetchone()[0]:
-        return {}
-    return dict(conn.execute("select region_code, region_name from marts.dim_region").fetchall())
-
-
 def checklist_issues(conn: psycopg.Connection, run_date: dt.date) -> list[dict]:
     """Open, non-dismissed findings located in a town: 整改不实 first, then the most overdue."""
     cur = conn.execute(
         "select * from dq.issue where status = 'open' and not dismissed and town_code is not null")
-    cols = [c.name for c in cur.description]
-    issues = [dict(zip(cols, r)) for r in cur.fetchall()]
+    issues = dict_rows(cur)
     _context(conn, issues)
     rank = {"county": 0, "town": 1, "village": 2}
     issues.sort(key=lambda i: (not i["claimed_fixed_still_open"], rank[i["escalation_level"]],
@@ -194,31 +182,9 @@ def build_workbook(title: str, issues: list[dict], names: dict, titles: dict, ru
     ws.page_setup.fitToWidth = 1
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToHeight = 0
-    stamp = dt.datetime(run_date.year, run_date.month, run_date.day)
     wb.properties.creator = "防返贫动态监测数据平台"
     wb.properties.title = mask_text(title)
-    wb.properties.created = wb.properties.modified = stamp
-    buf = io.BytesIO()
-    wb.save(buf)
-    return _deterministic_zip(buf.getvalue(), stamp)
-
-
-def _deterministic_zip(data: bytes, stamp: dt.datetime) -> bytes:
-    """The same workbook gives the same bytes: openpyxl stamps each zip entry, and the
-    document's modified time, with now()."""
-    out = io.BytesIO()
-    when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o600 << 16
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                              rb"\g<1>" + when + rb"\g<2>", body)
-            dst.writestr(fixed, body)
-    return out.getvalue()
+    return workbook_bytes(wb, run_date)
 
 
 def _safe(name: str) -> str:
@@ -228,7 +194,7 @@ def _safe(name: str) -> str:
 def write_checklists(conn: psycopg.Connection, run_date: dt.date, outbox_dir: Path) -> list[Path]:
     """Write the day's checklists (replacing that day's earlier ones); returns the files."""
     issues = checklist_issues(conn, run_date)
-    names = _region_names(conn)
+    names = region_names(conn)
     titles = {r.rule_id: r.title for r in catalog.load_rules()}
     day = checklist_dir(outbox_dir, run_date)
     tmp = day.with_name(day.name + ".tmp")

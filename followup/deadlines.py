@@ -13,6 +13,7 @@ from collections import Counter
 
 import psycopg
 
+from core import locks
 from expectations import dq_store
 from followup.config import FollowupConfig, load_config
 
@@ -31,7 +32,7 @@ def escalate(conn: psycopg.Connection, run_date: dt.date, cfg: FollowupConfig | 
     """Give every open issue its due date and raise its escalation level as the date passes."""
     cfg = cfg or load_config()   # the default file; the pipeline passes Settings.followup_config's
     with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(%s)", (dq_store.MERGE_LOCK,))
+        conn.execute("select pg_advisory_xact_lock(%s)", (locks.ISSUE_MERGE,))
         issues = dq_store.fetch_issues(conn, "i.status = 'open'")
         changed, events = [], []
         for key, old in issues.items():

@@ -1,4 +1,5 @@
-"""Verification results coming back (CONTRACT §5): `verification/verification_<YYYYMMDD>.xlsx|csv`.
+"""Verification results coming back: `verification/verification_<YYYYMMDD>.xlsx|csv` (columns:
+ingest/feeds/mappings/verification.yml; the cadres' guide: docs/checklist_guide.md).
 
 Files are read by the feed loader (same batches, rejects and duplicate handling as every
 feed) with one more check per row against the warehouse: the rule must be in the catalog,
@@ -21,19 +22,14 @@ from pathlib import Path
 import psycopg
 
 from alerts.masking import mask_text
+from core import locks
+from core.schema import ensure_schema
+from core.warehouse import has_table
 from expectations import catalog, dq_store
 from ingest.feeds.load import load_folder
 
 log = logging.getLogger(__name__)
 FOLDER = "verification"
-APPLIED_DDL = """
-create table if not exists dq.verification_applied (
-    batch_id   bigint primary key,
-    applied    integer not null,
-    ignored    integer not null
-);
-comment on table dq.verification_applied is '已应用到 dq.issue 的核查结果批次（每批只应用一次）：应用行数、未填写或已被更新核实取代的行数';
-"""
 
 
 class FindingIndex:
@@ -82,16 +78,10 @@ def row_checker(index: FindingIndex):
     return check
 
 
-def ensure(conn: psycopg.Connection) -> None:
-    dq_store.ensure_dq_schema(conn)
-    with conn.transaction():
-        conn.execute(APPLIED_DDL)
-
-
 def intake_verifications(conn: psycopg.Connection, landing_dir: Path, run_date: dt.date) -> dict:
     """Load the verification folder and apply every batch not applied yet. The connection
     should be in autocommit mode (each batch and each application is its own transaction)."""
-    ensure(conn)
+    ensure_schema(conn, "dq")
     index = FindingIndex(conn)
     files = load_folder(conn, Path(landing_dir), FOLDER, run_date, row_check=row_checker(index))
     for f in files:
@@ -105,7 +95,7 @@ def intake_verifications(conn: psycopg.Connection, landing_dir: Path, run_date: 
 
 def _apply_pending(conn: psycopg.Connection, index: FindingIndex, run_date: dt.date) -> dict:
     totals = {"applied": 0, "ignored": 0, "events": 0}
-    if not conn.execute("select to_regclass('raw.feed_verification') is not null").fetchone()[0]:
+    if not has_table(conn, "raw.feed_verification"):
         return totals
     pending = conn.execute(
         """select b.batch_id, b.origin, b.file_date from raw.load_batch b
@@ -114,7 +104,7 @@ def _apply_pending(conn: psycopg.Connection, index: FindingIndex, run_date: dt.d
            order by b.file_date, b.batch_id""", (FOLDER,)).fetchall()
     for batch_id, origin, file_date in pending:
         with conn.transaction():
-            conn.execute("select pg_advisory_xact_lock(%s)", (dq_store.MERGE_LOCK,))
+            conn.execute("select pg_advisory_xact_lock(%s)", (locks.ISSUE_MERGE,))
             n = _apply_batch(conn, index, batch_id, origin, file_date, run_date)
             conn.execute("insert into dq.verification_applied (batch_id, applied, ignored) "
                          "values (%s, %s, %s)", (batch_id, n["applied"], n["ignored"]))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg
 
+from core.schema import ensure_schema
 from expectations import dq_store
 from followup import checklist, deadlines, intake
 from followup.config import FollowupConfig, load_config
@@ -22,7 +23,7 @@ def run(conn: psycopg.Connection, run_date: dt.date, landing_dir: Path, outbox_d
     moves forward only, and its verification files are taken in by the next current run.
     `conn` should be in autocommit mode (core.warehouse.connect()).
     """
-    dq_store.ensure_dq_schema(conn)
+    ensure_schema(conn, "dq")
     latest = dq_store.latest_run_date(conn)
     if latest is not None and run_date < latest:
         log.info("运行日期 %s 早于已处理的最新日期 %s：补跑，不处理核查结果、不升级、不出核查清单", run_date, latest)

@@ -1,8 +1,9 @@
 """The keyed hash of ID numbers, computed inside PostgreSQL so the key never enters SQL text.
 
 dbt models call `private.pii_hash(text)` (macro `id_hash`); the function reads the key from
-`private.pii_key`, a one-row table in a schema only the pipeline login (its owner) can use:
-PUBLIC, and so `bi_reader`, has neither USAGE on the schema nor EXECUTE on the function. The
+`private.pii_key`, a one-row table in a schema only the pipeline login (its owner) can use
+(core/sql/private.sql): PUBLIC, and so `bi_reader`, has neither USAGE on the schema nor
+EXECUTE on the function. The
 key therefore never appears in compiled SQL, dbt's target/ or docs, logs or Airflow metadata.
 
 `install_hash_key(conn, key)` runs before dbt every day (idempotent). It sends the key with
@@ -22,42 +23,13 @@ import logging
 
 import psycopg
 
+from core import locks
+from core.schema import ensure_schema
+
 log = logging.getLogger(__name__)
 
 SCHEMA = "private"
 MIN_KEY_LENGTH = 16
-_LOCK = 4242009   # advisory lock: two installs at once (retries, parallel runs) serialise
-
-NOT_INSTALLED = ("个人信息哈希密钥未安装：请先运行 pipeline.pii.install_hash_key"
-                 "（每日 DAG 在 dbt 之前自动执行，密钥来自环境变量 PII_HASH_KEY）")
-
-DDL = f"""
-create schema if not exists {SCHEMA};
-revoke all on schema {SCHEMA} from public;
-create table if not exists {SCHEMA}.pii_key (
-    singleton    boolean primary key default true check (singleton),
-    key_material text not null,
-    installed_at timestamptz not null default now()
-);
-revoke all on {SCHEMA}.pii_key from public;
-comment on table {SCHEMA}.pii_key is '身份证号哈希密钥（仅流水线账号可读；由 pipeline.pii.install_hash_key 写入）';
-create or replace function {SCHEMA}.pii_hash(id text) returns text
-language plpgsql stable strict parallel safe
-set search_path = pg_catalog, pg_temp
-as $fn$
-declare
-    k text;
-begin
-    select key_material into k from {SCHEMA}.pii_key where singleton;
-    if k is null then
-        raise exception '{NOT_INSTALLED}';
-    end if;
-    return encode(sha256(convert_to(k || ':' || id, 'UTF8')), 'hex');
-end
-$fn$;
-revoke all on function {SCHEMA}.pii_hash(text) from public;
-comment on function {SCHEMA}.pii_hash(text) is '规范化身份证号的加密哈希（密钥在 private.pii_key，BI 账号不可执行）';
-"""
 
 
 def check_key(key: str | None) -> str:
@@ -72,9 +44,10 @@ def install_hash_key(conn: psycopg.Connection, key: str) -> str:
     """Store the key where only the pipeline login can read it; returns 'installed', 'unchanged'
     or 'rotated' (never the key). Run before every dbt build."""
     check_key(key)
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK,))
-        conn.execute(DDL)
+    # the whole schema: what dbt's models call besides the hash (dq.distance_km) comes with it
+    ensure_schema(conn)
+    with conn.transaction():   # two installs at once (retries, parallel runs) take turns
+        conn.execute("select pg_advisory_xact_lock(%s)", (locks.PII_KEY,))
         row = conn.execute(f"select key_material from {SCHEMA}.pii_key").fetchone()
         if row and hmac.compare_digest(row[0].encode(), key.encode()):
             return "unchanged"
@@ -91,12 +64,6 @@ def install_hash_key(conn: psycopg.Connection, key: str) -> str:
         log.warning("连接不是 autocommit，未能 VACUUM FULL %s.pii_key；旧密钥的已删除行将在下次清理时消失", SCHEMA)
     log.warning("个人信息哈希密钥已更换：下一次 dbt build 将重算所有哈希")
     return "rotated"
-
-
-def key_installed(conn: psycopg.Connection) -> bool:
-    have = conn.execute("select to_regprocedure(%s) is not null and to_regclass(%s) is not null",
-                        (f"{SCHEMA}.pii_hash(text)", f"{SCHEMA}.pii_key")).fetchone()[0]
-    return bool(have and conn.execute(f"select exists (select 1 from {SCHEMA}.pii_key)").fetchone()[0])
 
 
 def install_configured_hash_key(settings) -> str:

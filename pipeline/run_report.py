@@ -16,39 +16,10 @@ from email.message import EmailMessage
 
 from alerts import engineers as notify
 from alerts.headers import header_text
+from core.schema import ensure_schema
 
 log = logging.getLogger(__name__)
 DATA_PROBLEM = "数据未能装载"   # a delivery that could not be loaded: the data's problem, not the pipeline's
-
-DDL = """
-create schema if not exists dq;
-create table if not exists dq.task_failure (
-    run_id      text not null,
-    dag_id      text not null,
-    task_id     text not null,
-    try_number  integer not null default 0,
-    hostname    text,
-    error       text not null,
-    failed_at   timestamptz not null default clock_timestamp(),
-    primary key (run_id, task_id, try_number)
-);
-comment on table dq.task_failure is '流水线任务失败记录（每次运行每个任务每次尝试一行，错误信息已脱敏）';
-create table if not exists dq.engineer_report (
-    run_id   text primary key,
-    dag_id   text not null,
-    run_date date,
-    subject  text not null,
-    problems jsonb not null default '[]',
-    sent_at  timestamptz not null default clock_timestamp()
-);
-comment on table dq.engineer_report is '每次运行发给数据工程师的汇总报告（每次运行至多一封）';
-"""
-
-
-def ensure(conn) -> None:
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(4242010)")
-        conn.execute(DDL)
 
 
 def record_task_failure(context) -> None:
@@ -61,7 +32,7 @@ def record_task_failure(context) -> None:
     try:
         settings = Settings.from_env()
         with warehouse.connect(settings.require_warehouse_url()) as conn:
-            ensure(conn)
+            ensure_schema(conn, "dq")
             conn.execute(
                 """insert into dq.task_failure (run_id, dag_id, task_id, try_number, hostname, error)
                    values (%s, %s, %s, %s, %s, %s) on conflict do nothing""",
@@ -82,7 +53,7 @@ def on_close_day_failure(context) -> None:
     run_id = notify.failure_facts(context)["run_id"]
     try:
         with warehouse.connect(Settings.from_env().require_warehouse_url()) as conn:
-            if conn.execute("select to_regclass('dq.engineer_report') is not null").fetchone()[0] and \
+            if warehouse.has_table(conn, "dq.engineer_report") and \
                     conn.execute("select 1 from dq.engineer_report where run_id = %s", (run_id,)).fetchone():
                 return
     except Exception:
@@ -161,8 +132,7 @@ def close_day(settings, dag_id: str, run_id: str, run_date: dt.date, outcomes: d
     from core import warehouse
 
     with warehouse.connect(settings.require_warehouse_url()) as conn:
-        warehouse.ensure_raw_schema(conn)   # a day whose loads never ran has no raw schema yet
-        ensure(conn)
+        ensure_schema(conn, "raw", "dq")   # a day whose loads never ran has no raw schema yet
         problems = day_problems(conn, run_id, run_date, outcomes, states)
         if not problems:
             return "ok"

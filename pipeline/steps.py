@@ -60,7 +60,9 @@ def ingest_platform(settings: Settings, run_date: dt.date) -> dict:
 
 
 def _later_platform_run(conn, run_date: dt.date) -> dt.date | None:
-    if not conn.execute("select to_regclass('raw.load_batch') is not null").fetchone()[0]:
+    from core.warehouse import has_table
+
+    if not has_table(conn, "raw.load_batch"):
         return None
     return conn.execute("select max(run_date) from raw.load_batch where source = 'platform' "
                         "and status = 'succeeded' and run_date > %s", (run_date,)).fetchone()[0]
@@ -143,10 +145,11 @@ def run_followup(settings: Settings, run_date: dt.date) -> dict:
 def send_alerts(settings: Settings, run_date: dt.date) -> dict:
     """Supervisors' digests; none for a backfilled past date (its findings are not today's)."""
     from alerts.send import send_digests
+    from core.schema import ensure_schema
     from expectations import dq_store
 
     with _connect(settings) as conn:
-        dq_store.ensure_dq_schema(conn)
+        ensure_schema(conn, "dq")
         if dq_store.is_catch_up(conn, run_date):
             later = dq_store.latest_run_date(conn)
             log.warning("运行日期 %s 是补跑（已有 %s 的运行）：不发送督导摘要", run_date, later)

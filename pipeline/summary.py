@@ -5,9 +5,7 @@ import datetime as dt
 
 import psycopg
 
-
-def _exists(conn, name: str) -> bool:
-    return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]
+from core.warehouse import has_table
 
 
 def build_summary(conn: psycopg.Connection, run_date: dt.date) -> str:
@@ -31,13 +29,13 @@ def build_summary(conn: psycopg.Connection, run_date: dt.date) -> str:
             "order by table_name").fetchall():
         n = conn.execute(f'select count(*) from marts."{table}"').fetchone()[0]
         out.append(f"   {table:<34}{n:>9}")
-    if _exists(conn, "dq.issue"):
+    if has_table(conn, "dq.issue"):
         out.append("-- 未解决问题（按规则）")
         for rule_id, n, new in conn.execute(
                 "select rule_id, count(*), count(*) filter (where first_detected_on=%s) "
                 "from dq.issue where status='open' group by 1 order by 1", (run_date,)).fetchall():
             out.append(f"   {rule_id:<10}{n:>7}  (今日新增 {new})")
-    if _exists(conn, "dq.alert_delivery"):
+    if has_table(conn, "dq.alert_delivery"):
         rows = conn.execute("select channel, subject from dq.alert_delivery where run_date=%s "
                             "order by sent_at", (run_date,)).fetchall()
         out.append(f"-- 预警邮件：{len(rows)} 封")
@@ -47,7 +45,7 @@ def build_summary(conn: psycopg.Connection, run_date: dt.date) -> str:
 
 def day_report(conn: psycopg.Connection, run_date: dt.date, since: float) -> list[str]:
     """The problems of the engineers' report made for run_date since `since` (epoch), if any."""
-    if not _exists(conn, "dq.engineer_report"):
+    if not has_table(conn, "dq.engineer_report"):
         return []
     row = conn.execute("select problems from dq.engineer_report where run_date = %s "
                        "and sent_at >= to_timestamp(%s) order by sent_at desc limit 1",

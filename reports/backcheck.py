@@ -15,25 +15,12 @@ import hashlib
 import random
 from dataclasses import dataclass
 
+from core.schema import ensure_schema
 from reports.common import rows
 
 PAPER_WEIGHT = 2.0
 SAMPLE_PER_TOWN = 5
 DEFAULT_SEED = 20261130
-
-DDL = """
-create schema if not exists reports;
-create table if not exists reports.backcheck_draw (
-    week_start   date not null,
-    town_code    text not null,
-    household_id text not null,
-    worker_id    text,
-    weight       numeric not null,
-    seed         bigint not null,
-    primary key (week_start, town_code, household_id)
-);
-comment on table reports.backcheck_draw is '每周抽查名单：周一日期、乡镇、被抽中的农户、最近走访的网格员、抽样权重、随机种子';
-"""
 
 
 @dataclass(frozen=True)
@@ -97,7 +84,7 @@ def previous_draw(conn, town_code: str, week: dt.date) -> set[str]:
 def weekly_draw(conn, run_date: dt.date, seed: int = DEFAULT_SEED, k: int = SAMPLE_PER_TOWN) -> dict[str, list[Candidate]]:
     """The week's draw per town, stored in reports.backcheck_draw; a rerun for the same week
     replaces that week's rows with the same households (same seed, same exclusions)."""
-    conn.execute(DDL)
+    ensure_schema(conn, "reports")
     week = week_start(run_date)
     by_town: dict[str, list[Candidate]] = {}
     for c in candidates(conn):

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from pathlib import Path
 
 from alerts.masking import mask_text
+from core.warehouse import dict_rows
+from core.xlsx import workbook_bytes
 
 FAMILIES = ("PAPER", "GRID", "MISS", "EXIT", "CONS", "ID", "FUND", "SALE", "FRESH")
 
 
 def rows(conn, sql: str, params=()) -> list[dict]:
-    cur = conn.execute(sql, params)
-    names = [c.name for c in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
-
-
-def region_names(conn) -> dict[str, str]:
-    return {r["region_code"]: r["region_name"] for r in rows(conn, "select region_code, region_name from marts.dim_region")}
+    return dict_rows(conn.execute(sql, params))
 
 
 def m(v) -> str:
@@ -65,29 +60,7 @@ def xlsx_bytes(sheets: list[tuple[str, list[str], list[list]]], stamp: dt.date) 
                        (v if isinstance(v, (dt.date,)) else m(v)) for v in r])
         for i, h in enumerate(headers, start=1):
             ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, min(40, 2 * len(str(h)) + 2))
-    when = dt.datetime(stamp.year, stamp.month, stamp.day)
-    wb.properties.created = when
-    buf = io.BytesIO()
-    wb.save(buf)
-    return _fixed_zip(buf.getvalue(), when)
-
-
-def _fixed_zip(blob: bytes, when: dt.datetime) -> bytes:
-    """openpyxl stamps the save time into docProps/core.xml and every zip entry: pin both."""
-    import re
-    import zipfile
-
-    src = zipfile.ZipFile(io.BytesIO(blob))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                              rb"\g<1>" + when.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", data)
-            dst.writestr(zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6]), data,
-                         compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    return workbook_bytes(wb, stamp)
 
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -16,7 +16,8 @@ TREND_COLUMNS = [
     ("income_below_threshold", "收入低于监测范围户"), ("income_below_threshold_unmonitored", "其中未纳入监测"),
     ("open_findings", "月末未解决问题"), ("new_findings", "当月新发现"), ("resolved_findings", "当月已解决"),
 ]
-# code lists (DOMAIN.md) with the mart's column suffixes
+# the platform's code lists (risk types, measure categories) with the column suffixes
+# rpt_monthly_review counts them under
 RISK_TYPES = [("因病", "illness"), ("因残", "disability"), ("因学", "education"), ("因自然灾害", "disaster"),
               ("因意外事故", "accident"), ("因产业项目失败", "industry_failure"),
               ("因务工就业不稳", "unstable_employment"), ("缺劳动力", "lacking_labour"), ("因安全住房", "housing"),

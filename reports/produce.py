@@ -87,6 +87,7 @@ def produce(kind: str, run_date: dt.date, settings, conn=None, rebuild: bool = T
     day's dq.issue), then produce the report. `settings`: warehouse, outbox, report folder,
     routing file, delivery."""
     from core import warehouse
+    from core.schema import ensure_schema
     from reports.marts import rebuild_report_marts
 
     if kind not in KINDS:
@@ -96,6 +97,7 @@ def produce(kind: str, run_date: dt.date, settings, conn=None, rebuild: bool = T
     own = conn is None
     conn = conn or warehouse.connect(settings.require_warehouse_url(), autocommit=False)
     try:
+        ensure_schema(conn, "dq", "reports")
         fn = {"weekly": produce_weekly, "monthly": produce_monthly, "quarterly": produce_quarterly}[kind]
         result = fn(conn, run_date, settings)
         conn.commit()

@@ -13,20 +13,26 @@ from pathlib import Path
 import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
+# what `make run` would otherwise take from the caller's environment instead of its defaults
+OWN_DEFAULTS = ("PLATFORM_BASE_URL", "LANDING_DIR", "OUTBOX_DIR", "GX_PROJECT_DIR", "DBT_DOCS_DIR", "AIRFLOW_HOME")
+
+
+def run_make_run(url: str, var: Path, households: int, seed: int, unset: tuple[str, ...] = ()) -> str:
+    """`make run`'s driver for 2026-11-28 on a synthetic province into `var`; its stdout.
+    Fails the test with the driver's output and the DAG's log when it fails."""
+    env = {k: v for k, v in os.environ.items() if k not in OWN_DEFAULTS + unset}
+    env.update(WAREHOUSE_URL=url, FPR_VAR_DIR=str(var), RUN_DATE="2026-11-28",
+               SIM_HOUSEHOLDS=str(households), SIM_SEED=str(seed))
+    proc = subprocess.run([sys.executable, "-m", "local.run"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=900)
+    log = var / "airflow" / "last_run.log"
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:] + (
+        log.read_text()[-5000:] if log.exists() else "")
+    return proc.stdout
 
 
 def test_make_run_driver_runs_the_whole_dag(fresh_db_url, tmp_path):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PLATFORM_BASE_URL", "LANDING_DIR", "OUTBOX_DIR", "GX_PROJECT_DIR",
-                        "DBT_DOCS_DIR", "AIRFLOW_HOME")}
-    env.update(WAREHOUSE_URL=fresh_db_url, FPR_VAR_DIR=str(tmp_path / "var"), RUN_DATE="2026-11-28",
-               SIM_HOUSEHOLDS="300", SIM_SEED="3")
-    proc = subprocess.run([sys.executable, "-m", "local.run"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=900)
-    log = tmp_path / "var" / "airflow" / "last_run.log"
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:] + (
-        log.read_text()[-5000:] if log.exists() else "")
-    out = proc.stdout
+    out = run_make_run(fresh_db_url, tmp_path / "var", households=300, seed=3)
     for part in ("platform/households", "yibao", "minzheng", "gongan", "fct_visit", "PAPER-01",
                  "预警邮件"):
         assert part in out, f"summary lacks {part}"

@@ -57,14 +57,6 @@ case when {{ expr }} is null or {{ expr }} = '' then null
      else left({{ expr }}, 3) || '****' || right({{ expr }}, 4) end
 {%- endmacro %}
 
-{# Haversine distance in kilometres. #}
-{% macro distance_km(lat1, lon1, lat2, lon2) -%}
-(2 * 6371.0088 * asin(sqrt(
-    power(sin(radians(({{ lat2 }}) - ({{ lat1 }})) / 2), 2)
-  + cos(radians({{ lat1 }})) * cos(radians({{ lat2 }}))
-  * power(sin(radians(({{ lon2 }}) - ({{ lon1 }})) / 2), 2))))
-{%- endmacro %}
-
 {# The run's logical date as a SQL date literal. No default: a hand run without
    `--vars "{run_date: 'YYYY-MM-DD'}"` fails loudly instead of computing some other day. #}
 {% macro run_date() -%}

@@ -6,7 +6,8 @@ from typing import Iterable
 import psycopg
 from psycopg import sql
 
-from core.warehouse import ensure_raw_schema
+from core import locks
+from core.schema import ensure_schema
 from ingest.feeds.mapping import FOLDERS, Mapping, load_mapping
 
 FIXED_COLUMNS = (
@@ -43,9 +44,9 @@ def ensure_feed_table(conn: psycopg.Connection, mapping: Mapping) -> None:
     if not missing_audit and {n for n, _, _ in wanted} <= set(present):
         return
     if missing_audit:   # a fresh warehouse: the shared audit tables come first
-        ensure_raw_schema(conn)
+        ensure_schema(conn, "raw")
     with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(4242002)")
+        conn.execute("select pg_advisory_xact_lock(%s)", (locks.SCHEMA,))
         existing = {r[0] for r in conn.execute(
             "select column_name from information_schema.columns "
             "where table_schema = 'raw' and table_name = %s", (table,))}
@@ -70,6 +71,6 @@ def ensure_feed_table(conn: psycopg.Connection, mapping: Mapping) -> None:
 
 def ensure_feed_tables(conn: psycopg.Connection, folders: Iterable[str] | None = None) -> None:
     """The raw audit tables and one raw.feed_<folder> per mapping."""
-    ensure_raw_schema(conn)
+    ensure_schema(conn, "raw")
     for folder in folders or FOLDERS:
         ensure_feed_table(conn, load_mapping(folder))

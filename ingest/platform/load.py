@@ -22,7 +22,7 @@ import psycopg
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.pq import TransactionStatus
 
-from core.warehouse import ensure_raw_schema
+from core import locks, schema
 from ingest.batches import open_batch
 
 from .client import PlatformClient, PlatformError, RawItems, parse_item, parse_time
@@ -35,34 +35,12 @@ SOURCE = "platform"
 COLUMNS = ("record_id", "updated_at", "is_deleted", "payload")
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 itself, not an escaped backslash + "u0000"
 
-# load_batch_id is raw.load_batch.batch_id, written in the batch's own transaction; as in the
-# feed tables it has no foreign key: checking one per row cost a third of the COPY.
-TABLE_DDL = """
-create table if not exists {table} (
-    load_batch_id bigint not null,
-    record_id     text not null,
-    updated_at    timestamptz not null,
-    is_deleted    boolean not null,
-    payload       jsonb not null
-);
-create index if not exists {name}_batch_idx on {table} (load_batch_id);
-create index if not exists {name}_key_idx on {table} (record_id, updated_at);
-comment on table {table} is '省级监测平台接口 {resource} 的原始记录：每次拉取收到的每个版本一行，payload 为原样条目';
-"""
+TABLE_DDL = schema.ddl("raw_platform_resource")
 
 # The latest version of every record (the later updated_at, then the later batch), kept by the
 # loader in the batch's own transaction, so staging reads one row per key instead of ranking the
 # whole append-only history every day. It always equals ranking the history (CURRENT_FROM_HISTORY).
-CURRENT_DDL = """
-create table {current} (
-    record_id     text primary key,
-    updated_at    timestamptz not null,
-    is_deleted    boolean not null,
-    payload       jsonb not null,
-    load_batch_id bigint not null
-);
-comment on table {current} is '省级监测平台接口 {resource} 每条记录的最新版本（updated_at 最晚者，其次批次最新者），由装载程序在批次事务内维护';
-"""
+CURRENT_DDL = schema.ddl("raw_platform_current")
 
 # the latest version in the history of each record named by `affected` (a query of record_id)
 CURRENT_FROM_HISTORY = """
@@ -92,9 +70,9 @@ class PlatformLoadError(Exception):
 
 def ensure_platform_tables(conn: psycopg.Connection, resources: Iterable[str] | None = None) -> None:
     """Create raw.load_batch & co. and the raw table of each resource, if missing."""
-    ensure_raw_schema(conn)
+    schema.ensure_schema(conn, "raw")
     with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(4242002)")
+        conn.execute("select pg_advisory_xact_lock(%s)", (locks.SCHEMA,))
         tables = []
         for name in resources or RESOURCES:
             res = get_resource(name)

@@ -71,10 +71,10 @@ def insert_issue(conn, row, run_date=RUN_DATE):
 
 @pytest.fixture()
 def db(fresh_db_url):
-    from expectations.dq_store import ensure_dq_schema
+    from core.schema import ensure_schema
 
     with psycopg.connect(fresh_db_url) as conn:
-        ensure_dq_schema(conn)
+        ensure_schema(conn, "dq")
         conn.execute("create schema if not exists marts")
         conn.execute("create table marts.dim_region (region_code text primary key, region_name text, "
                      "region_level text)")

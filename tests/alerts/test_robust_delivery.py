@@ -170,10 +170,9 @@ def test_two_hosts_at_once_send_each_digest_once(db, fresh_db_url, routing_file,
 
     import psycopg
 
-    from alerts import delivery, state
+    from core.schema import ensure_schema
 
-    state.ensure(db)
-    delivery.ensure(db)          # the tables exist from earlier days
+    ensure_schema(db, "dq")          # the tables exist from earlier days
     db.commit()
     results, errors = {}, []
 

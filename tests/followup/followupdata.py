@@ -43,12 +43,11 @@ escalation:
 @pytest.fixture()
 def warehouse(fresh_db_url):
     """An autocommit connection to a fresh warehouse with dq and small marts."""
-    from core.warehouse import connect, ensure_raw_schema
-    from expectations.dq_store import ensure_dq_schema
+    from core.schema import ensure_schema
+    from core.warehouse import connect
 
     with connect(fresh_db_url) as conn:
-        ensure_raw_schema(conn)
-        ensure_dq_schema(conn)
+        ensure_schema(conn, "raw", "dq")
         conn.execute("create schema marts")
         conn.execute("create table marts.dim_region (region_code text primary key, region_name text, "
                      "region_level text)")

@@ -16,13 +16,14 @@ def _state(url: str) -> tuple:
 
 
 def test_backfill_through_the_runner_changes_nothing_of_today(fresh_db_url, tmp_path, monkeypatch):
-    from core.warehouse import connect, ensure_raw_schema
+    from core.schema import ensure_schema
+    from core.warehouse import connect
     from expectations.dq_store import is_catch_up, latest_run_date
     from expectations.validate import run_rules
 
     today, yesterday = dt.date(2026, 11, 28), dt.date(2026, 11, 27)
     with connect(fresh_db_url) as conn:
-        ensure_raw_schema(conn)
+        ensure_schema(conn, "raw")
         for entity in ("households", "visits"):
             conn.execute("insert into raw.load_batch (source, entity, origin, run_date, status) "
                          "values ('platform', %s, 'x', %s, 'succeeded')", (entity, today))

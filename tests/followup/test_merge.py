@@ -34,8 +34,8 @@ def test_resolved_then_back_restarts_the_clock(warehouse, followup_config):
 
 
 def test_old_dq_issue_gains_the_columns_and_a_due_date(fresh_db_url, followup_config):
+    from core.schema import ensure_schema
     from core.warehouse import connect
-    from expectations.dq_store import ensure_dq_schema
     from followup.deadlines import escalate
 
     with connect(fresh_db_url) as conn:
@@ -47,7 +47,7 @@ def test_old_dq_issue_gains_the_columns_and_a_due_date(fresh_db_url, followup_co
             primary key (rule_id, entity_id))""")
         conn.execute("insert into dq.issue values ('GRID-02', 'medium', 'grid_worker', 'W9', '341225', "
                      "'341225101', %s, '网格员长期未走访', %s, %s, 'open', null)", (V11, D, D))
-        ensure_dq_schema(conn)
+        ensure_schema(conn, "dq")
         assert issue(conn, "GRID-02", "W9")["escalation_level"] == "village"
         escalate(conn, D + dt.timedelta(days=4), followup_cfg())             # medium: 3 days, so 1 day overdue
         old = issue(conn, "GRID-02", "W9")

@@ -149,14 +149,15 @@ FORMS = {
 def test_each_form_is_masked_in_dq_issue_and_every_part_of_the_digest(fresh_db_url, tmp_path, monkeypatch):
     from alerts import digest, routing
     from alerts.collect import collect
-    from expectations.dq_store import ensure_dq_schema, sync_issues
+    from core.schema import ensure_schema
+    from expectations.dq_store import sync_issues
 
     routing_file = tmp_path / "routing.yml"
     routing_file.write_text(alertdata.ROUTING, encoding="utf-8")
     monkeypatch.setenv("ALERT_ROUTING_FILE", str(routing_file))
     run_date = alertdata.RUN_DATE
     with psycopg.connect(fresh_db_url) as conn:
-        ensure_dq_schema(conn)
+        ensure_schema(conn, "dq")
         conn.execute("create schema marts")
         conn.execute("create table marts.dim_region (region_code text primary key, region_name text, region_level text)")
         conn.cursor().executemany("insert into marts.dim_region values (%s, %s, %s)", alertdata.REGIONS)

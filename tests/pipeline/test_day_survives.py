@@ -108,10 +108,8 @@ def test_a_failed_task_and_what_it_skipped_make_one_report(day_env):
 def test_nothing_wrong_sends_no_report(day_env):
     url, outbox = day_env
     with psycopg.connect(url, autocommit=True) as conn:
-        from core.warehouse import ensure_raw_schema
-        from pipeline import run_report
-        ensure_raw_schema(conn)
-        run_report.ensure(conn)
+        from core.schema import ensure_schema
+        ensure_schema(conn, "raw", "dq")
     outcomes = {t: {"ok": True} for t in ("run_date", "transform", "quality", "alerts")}
     assert steps.close_day(Settings.from_env(), "fpr_daily_monitoring", "manual__t3", RUN_DATE, outcomes) == "ok"
     assert not list(outbox.glob("report_*.eml"))
@@ -123,9 +121,10 @@ def test_backfill_of_a_past_date_sends_no_digest_and_pulls_nothing(day_env):
     url, outbox = day_env
     steps.ingest_platform(Settings.from_env(), RUN_DATE)
     steps.ingest_feeds(Settings.from_env(), RUN_DATE)
+    from core.schema import ensure_schema
     from expectations import dq_store
     with psycopg.connect(url, autocommit=True) as conn:
-        dq_store.ensure_dq_schema(conn)
+        ensure_schema(conn, "dq")
         dq_store.sync_issues(conn, RUN_DATE, ["PAPER-01"], [])   # the rules ran for RUN_DATE
         batches = conn.execute("select count(*) from raw.load_batch where source='platform'").fetchone()[0]
     past = RUN_DATE - dt.timedelta(days=1)

@@ -9,12 +9,13 @@ from core.settings import Settings
 
 def test_platform_not_loaded_for_two_days_is_flagged(fresh_db_url, tmp_path, monkeypatch):
     """Platform last loaded three days ago, yibao's file for the day present, the rest absent."""
-    from core.warehouse import connect, ensure_raw_schema
+    from core.schema import ensure_schema
+    from core.warehouse import connect
     from expectations.validate import run_rules
 
     today = dt.date(2026, 11, 28)
     with connect(fresh_db_url) as conn:
-        ensure_raw_schema(conn)
+        ensure_schema(conn, "raw")
         for entity in ("households", "visits"):
             conn.execute("insert into raw.load_batch (source, entity, origin, run_date, status) "
                          "values ('platform', %s, 'x', %s, 'succeeded')", (entity, today - dt.timedelta(days=3)))

@@ -110,26 +110,15 @@ def test_sslmode_in_url_reaches_dbt(server):
 @pytest.mark.parametrize("form", ["password", "socket_trust"])
 def test_whole_dag_runs_with_each_url_form(server, form, tmp_path):
     """`make run`'s driver (the real DAG under `airflow dags test`) against each URL form."""
-    import subprocess
-    import sys
 
-    from tests.test_make_run_e2e import REPO
+    from tests.test_make_run_e2e import run_make_run
 
     name = f"w_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server.socket_conninfo(), autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     url = (f"postgresql://postgres:{ENCODED}@127.0.0.1:{server.port}/{name}" if form == "password"
            else f"postgresql://postgres@/{name}?host={server.socket_dir}&port={server.port}")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PLATFORM_BASE_URL", "LANDING_DIR", "OUTBOX_DIR", "GX_PROJECT_DIR",
-                        "DBT_DOCS_DIR", "AIRFLOW_HOME", "PGPASSWORD", "PGPASSFILE")}
-    env.update(WAREHOUSE_URL=url, FPR_VAR_DIR=str(tmp_path / "var"), RUN_DATE="2026-11-28",
-               SIM_HOUSEHOLDS="200", SIM_SEED="5")
-    proc = subprocess.run([sys.executable, "-m", "local.run"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=900)
-    log = tmp_path / "var" / "airflow" / "last_run.log"
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:] + (
-        log.read_text()[-4000:] if log.exists() else "")
+    run_make_run(url, tmp_path / "var", households=200, seed=5, unset=("PGPASSWORD", "PGPASSFILE"))
     with psycopg.connect(server.socket_conninfo(name)) as conn:
         marts = conn.execute("select count(*) from information_schema.tables "
                              "where table_schema = 'marts'").fetchone()[0]

@@ -1,4 +1,5 @@
-"""The simulator follows CONTRACT.md section 1 (checked with plain requests)."""
+"""The simulator follows the platform API as ingest/platform/resources.py and fields.py read it
+(checked with plain requests)."""
 from __future__ import annotations
 
 import json

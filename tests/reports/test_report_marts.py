@@ -13,7 +13,7 @@ from expectations import policy
 
 FAMILIES = ["PAPER", "GRID", "MISS", "EXIT", "CONS", "ID", "FUND", "SALE"]
 DEV = {"产业帮扶", "就业帮扶", "金融帮扶", "公益岗位帮扶"}
-# the code lists as DOMAIN.md gives them, with the mart's column suffixes
+# the platform's code lists, with the column suffixes rpt_monthly_review counts them under
 RISK_TYPES = {"因病": "illness", "因残": "disability", "因学": "education", "因自然灾害": "disaster",
               "因意外事故": "accident", "因产业项目失败": "industry_failure", "因务工就业不稳": "unstable_employment",
               "缺劳动力": "lacking_labour", "因安全住房": "housing", "因安全饮水": "drinking_water", "其他": "other"}

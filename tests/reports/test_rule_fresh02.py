@@ -24,11 +24,12 @@ def _history(conn, folder, sizes):
 
 
 def test_fresh02_half_size_and_rejects(fresh_db_url, tmp_path, monkeypatch):
-    from core.warehouse import connect, ensure_raw_schema
+    from core.schema import ensure_schema
+    from core.warehouse import connect
     from expectations.validate import run_rules
 
     with connect(fresh_db_url) as conn:
-        ensure_raw_schema(conn)
+        ensure_schema(conn, "raw")
         # median of the previous 14 = 100 (older, larger deliveries fall outside the window)
         _history(conn, "yibao", [100] * 14 + [900] * 6)
         _file(conn, "yibao", RUN, 49)                      # below half: flagged

@@ -19,7 +19,7 @@ select
     h.home_lon,
     case when v.gps_lat is not null and v.gps_lon is not null
               and h.home_lat is not null and h.home_lon is not null
-         then {{ distance_km('v.gps_lat', 'v.gps_lon', 'h.home_lat', 'h.home_lon') }}
+         then dq.distance_km(v.gps_lat, v.gps_lon, h.home_lat, h.home_lon)   -- core/sql/dq.sql
     end                                                         as distance_from_home_km
 from visits as v
 join {{ ref('int_live_households') }} as h using (household_id)
