@@ -21,10 +21,10 @@ COPY --chown=airflow:root reports /opt/fpr/reports
 COPY --chown=airflow:root dbt_project /opt/fpr/dbt_project
 COPY --chown=airflow:root config /opt/fpr/config
 WORKDIR /opt/fpr
-# No `dbt parse` here: dbt's partial parsing is keyed on the profile's host, user and database
-# and on the values of the env vars profiles.yml reads (the password too), which a build
-# cannot know without baking a secret into a layer. airflow-init parses at start-up with the
-# very environment the tasks get and writes the manifest to the shared dbt-target volume.
+# No `dbt parse` here: dbt's partial parsing is keyed on the profile's host, user and database,
+# which pipeline/dbt.py writes from the `warehouse` connection a build cannot know without
+# baking a secret into a layer. airflow-init parses at start-up with that same profile
+# (`python -m pipeline.dbt parse`) and writes the manifest to the shared dbt-target volume.
 RUN mkdir -p /opt/fpr/dbt_project/target && chown airflow:root /opt/fpr/dbt_project/target
 ENV PYTHONPATH=/opt/fpr \
     DBT_SEND_ANONYMOUS_USAGE_STATS=False DO_NOT_TRACK=1 SCARF_ANALYTICS=false \

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -149,11 +148,11 @@ def _workers(conn, issues: list[dict]) -> None:
         i["worker_name"] = names.get(i["worker_id"] or "", "")
 
 
-def served_docs_url(recorded: str | None) -> str | None:
-    """A Data Docs link a supervisor can open: DATA_DOCS_BASE_URL (where the site is served;
-    `index.html` is appended unless it names a page), else a recorded http(s) URL, else none.
-    GX records a file:// URL on the worker that validated: useless to anyone else."""
-    base = (os.environ.get("DATA_DOCS_BASE_URL") or "").strip()
+def served_docs_url(recorded: str | None, base_url: str | None = None) -> str | None:
+    """A Data Docs link a supervisor can open: `base_url` (Settings.data_docs_base_url, where the
+    site is served; `index.html` is appended unless it names a page), else a recorded http(s)
+    URL, else none. GX records a file:// URL on the worker that validated: useless to anyone else."""
+    base = (base_url or "").strip()
     if base:
         if base.split(":", 1)[0].lower() not in ("http", "https"):
             log.warning("DATA_DOCS_BASE_URL 不是 http(s) 地址，摘要中不放校验报告链接")
@@ -164,17 +163,17 @@ def served_docs_url(recorded: str | None) -> str | None:
     return None
 
 
-def data_docs(conn, run_date: dt.date) -> tuple[str | None, dict]:
+def data_docs(conn, run_date: dt.date, base_url: str | None = None) -> tuple[str | None, dict]:
     """Data Docs link for the digest (see served_docs_url) and the run date's pass/fail counts."""
     if not has_table(conn, "dq.validation_run"):
-        return served_docs_url(None), {}
+        return served_docs_url(None, base_url), {}
     row = conn.execute("select run_id, data_docs_url from dq.validation_run where run_date = %s "
                        "order by finished_at desc, run_id desc limit 1", (run_date,)).fetchone()
     if not row:
-        return served_docs_url(None), {}
+        return served_docs_url(None, base_url), {}
     rules, passed = conn.execute("select count(*), count(*) filter (where success) from dq.validation_run "
                                  "where run_id = %s", (row[0],)).fetchone()
-    return served_docs_url(row[1]), {"run_id": row[0], "rules": rules, "passed": passed, "failed": rules - passed}
+    return served_docs_url(row[1], base_url), {"run_id": row[0], "rules": rules, "passed": passed, "failed": rules - passed}
 
 
 def scope_label(a: Audience, names: dict[str, str], routing: Routing, unrouted: list[str]) -> str:
@@ -185,8 +184,10 @@ def scope_label(a: Audience, names: dict[str, str], routing: Routing, unrouted: 
     return "、".join(parts) or "全部地区"
 
 
-def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing) -> list[DigestData]:
-    """One DigestData per recipient (every recipient in the routing file, and the fallback)."""
+def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing,
+            docs_base_url: str | None = None) -> list[DigestData]:
+    """One DigestData per recipient (every recipient in the routing file, and the fallback);
+    `docs_base_url`: Settings.data_docs_base_url."""
     names = region_names(conn)
     # a finding verified 不属实 (dismissed) stops alerting until its record changes
     open_issues = dict_rows(conn.execute(ISSUE_SQL.format(where="i.status = 'open' and not i.dismissed")))
@@ -206,7 +207,7 @@ def collect(conn: psycopg.Connection, run_date: dt.date, routing: Routing) -> li
         i["days_open"] = (run_date - i["first_detected_on"]).days + 1
         i["days_overdue"] = max(0, (run_date - i["due_on"]).days) if i["due_on"] else 0
     flagged = _flagged_today(conn, run_date)
-    docs_url, validation = data_docs(conn, run_date)
+    docs_url, validation = data_docs(conn, run_date, docs_base_url)
     titles = {r.rule_id: r.title for r in load_rules()}
     routed = routing.counties
 

@@ -10,7 +10,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import os
 import smtplib
 import ssl
 import time
@@ -100,13 +99,10 @@ def smtp_session(conn_id: str):
         client.close()
 
 
-def send_smtp(msg: EmailMessage, conn_id: str, attempts: int | None = None,
-              backoff: float | None = None) -> None:
+def send_smtp(msg: EmailMessage, conn_id: str, attempts: int = 3, backoff: float = 5.0) -> None:
     """Send the ready multipart message through smtp_session(conn_id). Retried `attempts` times
-    (ALERT_SMTP_ATTEMPTS, default 3) with a growing pause (ALERT_SMTP_BACKOFF seconds, default
-    5), then the last error is raised; a 5xx refusal is not retried."""
-    attempts = attempts or int(os.environ.get("ALERT_SMTP_ATTEMPTS", "3"))
-    backoff = float(os.environ.get("ALERT_SMTP_BACKOFF", "5")) if backoff is None else backoff
+    (Settings.smtp_attempts) with a growing pause (Settings.smtp_backoff seconds), then the last
+    error is raised; a 5xx refusal is not retried."""
     for attempt in range(1, attempts + 1):
         try:
             with smtp_session(conn_id) as client:
@@ -122,8 +118,9 @@ def send_smtp(msg: EmailMessage, conn_id: str, attempts: int | None = None,
 
 
 def deliver(conn: psycopg.Connection, msg: EmailMessage, *, key: str, run_date: dt.date,
-            outbox: Path, name: str) -> str:
-    """Returns 'skipped' (this exact digest was already sent), 'outbox' or 'smtp'.
+            outbox: Path, name: str, settings) -> str:
+    """Returns 'skipped' (this exact digest was already sent), 'outbox' or 'smtp' (when
+    Settings.smtp_conn_id names an Airflow SMTP connection).
     Raises DeliveryError when SMTP fails after its retries; the .eml stays in the outbox and
     nothing is recorded, so the next run (or the task's retry) sends it again."""
     digest = content_hash(msg)
@@ -131,11 +128,11 @@ def deliver(conn: psycopg.Connection, msg: EmailMessage, *, key: str, run_date: 
         if already_sent(conn, key, digest):
             return "skipped"
         eml = write_eml(msg, outbox, f"{name}_{digest[:8]}")   # always kept: the outbox is the record
-        conn_id = os.environ.get("ALERT_SMTP_CONN_ID")
+        conn_id = settings.smtp_conn_id
         channel = "outbox"
         if conn_id:
             try:
-                send_smtp(msg, conn_id)
+                send_smtp(msg, conn_id, settings.smtp_attempts, settings.smtp_backoff)
             except Exception as exc:
                 raise DeliveryError(f"SMTP 发送失败，邮件保存在 {eml}：{exc}", eml) from exc
             channel = "smtp"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
-import os
 import re
 import traceback
 from email.headerregistry import Address
@@ -20,7 +19,6 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from alerts.headers import checked_address, header_text
-from core.settings import outbox_dir
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 8000
@@ -113,20 +111,20 @@ def build_failure_message(facts: dict, sender, engineers) -> EmailMessage:
     return msg
 
 
-def deliver_to_engineers(msg: EmailMessage, name: str) -> dict:
-    """Write the message to the outbox and, when ALERT_SMTP_CONN_ID is set, send it.
+def deliver_to_engineers(settings, msg: EmailMessage, name: str) -> dict:
+    """Write the message to the outbox and, when Settings.smtp_conn_id is set, send it.
     Returns {'eml': path, 'status': 'outbox'|'smtp'|'smtp_failed'}; never raises for SMTP."""
     from alerts import delivery
 
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
-    eml = delivery.write_eml(msg, outbox_dir(), f"{safe}_{stamp}")
-    conn_id = os.environ.get("ALERT_SMTP_CONN_ID")
+    eml = delivery.write_eml(msg, settings.outbox_dir, f"{safe}_{stamp}")
+    conn_id = settings.smtp_conn_id
     if not conn_id:
         log.warning("未配置 ALERT_SMTP_CONN_ID：工程师邮件只写入发件箱 %s", eml)
         return {"eml": str(eml), "status": "outbox"}
     try:
-        delivery.send_smtp(msg, conn_id)
+        delivery.send_smtp(msg, conn_id, settings.smtp_attempts, settings.smtp_backoff)
     except Exception:  # the .eml stays in the outbox; never hide the original failure
         log.exception("工程师邮件发送失败，已保存在发件箱 %s", eml)
         return {"eml": str(eml), "status": "smtp_failed"}
@@ -139,11 +137,13 @@ def notify_engineers_on_failure(context) -> dict:
     (the warehouse is unreachable, or the report task itself failed). Never raises."""
     try:
         from alerts import routing
+        from core.settings import Settings
 
+        settings = Settings.from_env(connection_id=None)   # the warehouse may be what failed
         facts = failure_facts(context)
-        route = routing.load_routing()
+        route = routing.load_routing(settings.routing_file)
         msg = build_failure_message(facts, route.sender, route.engineers or [route.fallback])
-        return deliver_to_engineers(msg, f"failure_{facts['dag_id']}_{facts['task_id']}")
+        return deliver_to_engineers(settings, msg, f"failure_{facts['dag_id']}_{facts['task_id']}")
     except Exception:
         log.exception("故障通知回调本身出错（任务的原始错误见上方日志）")
         return {"eml": None, "status": "error"}

@@ -165,14 +165,11 @@ def _webhook(robot: Robot) -> tuple[str, str | None]:
     return url, secret
 
 
-def post(robot: Robot, title: str, text: str, *, attempts: int | None = None,
-         backoff: float | None = None, timeout: float | None = None) -> None:
+def post(robot: Robot, title: str, text: str, *, attempts: int = 3, backoff: float = 5.0,
+         timeout: float = 10.0) -> None:
     """Post one card; retried on connection errors, HTTP 429 / 5xx and the vendors' "too fast"
-    or "busy" errcodes (ALERT_ROBOT_ATTEMPTS, default 3; ALERT_ROBOT_BACKOFF seconds, default 5,
-    growing); any other refusal fails at once. Raises RobotError."""
-    attempts = attempts or int(os.environ.get("ALERT_ROBOT_ATTEMPTS", "3"))
-    backoff = float(os.environ.get("ALERT_ROBOT_BACKOFF", "5")) if backoff is None else backoff
-    timeout = timeout or float(os.environ.get("ALERT_ROBOT_TIMEOUT", "10"))
+    or "busy" errcodes (Settings.robot_attempts, robot_backoff seconds growing, robot_timeout);
+    any other refusal fails at once. Raises RobotError."""
     url, secret = _webhook(robot)
     body = json.dumps(payload(robot.kind, title, text), ensure_ascii=False).encode()
     limiter = limiter_for(url)
@@ -204,13 +201,14 @@ def post(robot: Robot, title: str, text: str, *, attempts: int | None = None,
 
 
 def deliver_card(conn: psycopg.Connection, robot: Robot, d: DigestData, *, key: str,
-                 run_date: dt.date) -> str:
+                 run_date: dt.date, settings) -> str:
     """'skipped' (this card was already posted, from whichever host) or 'sent'; RobotError."""
     digest = card_hash(d, key)
     with delivery.send_lock(conn, key, digest):
         if delivery.already_sent(conn, key, digest):
             return "skipped"
         title, text = card(d, d.docs_url)
-        post(robot, title, text)
+        post(robot, title, text, attempts=settings.robot_attempts, backoff=settings.robot_backoff,
+             timeout=settings.robot_timeout)
         delivery.record_sent(conn, key, digest, run_date, robot.kind, robot.label, title)
     return "sent"

@@ -12,14 +12,13 @@ region with robots gets one card per robot.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from core.settings import REPO_ROOT as REPO
+from core.settings import CONFIG
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +134,12 @@ class Routing:
         return sorted({county_of(i) for i in issues} - self.counties)
 
 
-def routing_path() -> Path:
-    return Path(os.environ.get("ALERT_ROUTING_FILE", REPO / "config" / "routing.yml"))
+DEFAULT_ROUTING = CONFIG / "routing.yml"
 
 
-def load_routing(path: Path | None = None) -> Routing:
-    data = yaml.safe_load(Path(path or routing_path()).read_text(encoding="utf-8"))
+def load_routing(path: Path = DEFAULT_ROUTING) -> Routing:
+    """config/routing.yml, or the file Settings.routing_file names (ALERT_ROUTING_FILE)."""
+    data = yaml.safe_load(Path(path or DEFAULT_ROUTING).read_text(encoding="utf-8"))
     rec = lambda d: Recipient(name=str(d["name"]), email=str(d["email"]).strip())
     regions, flags, robots = {}, {}, {}
     for raw_code, value in (data.get("regions") or {}).items():

@@ -45,14 +45,15 @@ def _row(d: DigestData) -> dict:
             "fallback": a.unrouted and bool(d.open or d.resolved), **row}
 
 
-def _send_email(conn, d: DigestData, route: routing.Routing, run_date: dt.date, outbox: Path, row: dict) -> None:
+def _send_email(conn, d: DigestData, route: routing.Routing, run_date: dt.date, outbox: Path, row: dict,
+                settings) -> None:
     a = d.audience
     msg = digest.build_message(d, route.sender)
     _attach_checklists(msg, Path(outbox), run_date, a.towns)
     row["subject"] = str(msg["Subject"])
     try:
         status = delivery.deliver(conn, msg, key=a.key, run_date=run_date, outbox=Path(outbox),
-                                  name=f"{run_date:%Y%m%d}_{_slug(a.recipient.email)}")
+                                  name=f"{run_date:%Y%m%d}_{_slug(a.recipient.email)}", settings=settings)
     except delivery.DeliveryError as exc:
         row["eml"] = str(exc.eml)
         raise
@@ -63,24 +64,26 @@ def _send_email(conn, d: DigestData, route: routing.Routing, run_date: dt.date, 
     row["status"] = status
 
 
-def _send_card(conn, d: DigestData, run_date: dt.date, row: dict) -> None:
+def _send_card(conn, d: DigestData, run_date: dt.date, row: dict, settings) -> None:
     a = d.audience
-    status = robots.deliver_card(conn, a.robot, d, key=a.key, run_date=run_date)
+    status = robots.deliver_card(conn, a.robot, d, key=a.key, run_date=run_date, settings=settings)
     if status != "skipped":
         state.record(conn, a.key, run_date, d.open_keys, len(d.new), len(d.resolved), robots.card_hash(d, a.key))
         conn.commit()
     row["status"] = status
 
 
-def send_digests(conn: psycopg.Connection, run_date: dt.date, outbox: Path,
-                 routing_file: Path | None = None, raise_on_failure: bool = True) -> dict:
+def send_digests(conn: psycopg.Connection, run_date: dt.date, settings,
+                 raise_on_failure: bool = True) -> dict:
     """Returns {"run_date", "ok", "digests", "cards", "failures"} (see docs/alerts.md);
-    raises AlertDeliveryFailed(.result = that dict) when something failed and raise_on_failure."""
-    route = routing.load_routing(routing_file)
+    raises AlertDeliveryFailed(.result = that dict) when something failed and raise_on_failure.
+    `settings`: outbox, routing file, SMTP and robot settings, Data Docs address."""
+    outbox = settings.outbox_dir
+    route = routing.load_routing(settings.routing_file)
     ensure_schema(conn, "dq")
     conn.commit()
     digests, cards, failures = [], [], []
-    for d in collect(conn, run_date, route):
+    for d in collect(conn, run_date, route, settings.data_docs_base_url):
         a = d.audience
         row = _row(d)
         (cards if a.robot else digests).append(row)
@@ -89,9 +92,9 @@ def send_digests(conn: psycopg.Connection, run_date: dt.date, outbox: Path,
             continue
         try:
             if a.robot:
-                _send_card(conn, d, run_date, row)
+                _send_card(conn, d, run_date, row, settings)
             else:
-                _send_email(conn, d, route, run_date, outbox, row)
+                _send_email(conn, d, route, run_date, outbox, row, settings)
         except Exception as exc:  # noqa: BLE001  one recipient's trouble never stops the others
             conn.rollback()
             error = mask_text(f"{type(exc).__name__}: {exc}" if not isinstance(

@@ -111,10 +111,11 @@ def copy_limit(url: str, tables: list[str], warmup: int, repeats: int) -> dict:
 def _install_hash_key(url: str) -> None:
     import psycopg
 
+    from core.settings import Settings
     from pipeline import pii
 
     with psycopg.connect(url, autocommit=True) as conn:
-        pii.install_hash_key(conn, pii.check_key(os.environ["PII_HASH_KEY"]))
+        pii.install_hash_key(conn, pii.check_key(Settings.from_env(connection_id=None).pii_hash_key))
 
 
 def _preload(gx: bool) -> None:
@@ -127,13 +128,13 @@ def _preload(gx: bool) -> None:
 
 
 def dbt_build(url: str, run_date: str, out_dir: str) -> dict:
-    from pipeline.dbt import DBT_PROJECT_DIR, run_dbt
+    from pipeline.dbt import DAILY_BUILD, DBT_PROJECT_DIR, run_dbt
 
     _install_hash_key(url)
     _preload(gx=False)
 
     t = time.perf_counter()
-    run_dbt(["build", "--quiet"], url, dt.date.fromisoformat(run_date))
+    run_dbt([*DAILY_BUILD, "--quiet"], url, dt.date.fromisoformat(run_date))
     secs = time.perf_counter() - t
     results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())
     models = sorted(({"node": r["unique_id"], "seconds": round(r["execution_time"], 3),
@@ -144,13 +145,19 @@ def dbt_build(url: str, run_date: str, out_dir: str) -> dict:
     return {"runs": [secs], "models": models, "manifest": str(manifest), "peak_rss_mb": _rss_mb()}
 
 
+def _settings(url: str, gx_dir: str):
+    """This bench's settings: the environment's, on the bench database and GX folder."""
+    from core.settings import Settings
+
+    return Settings.from_env(connection_id=None).replace(warehouse_url=url, gx_project_dir=Path(gx_dir))
+
+
 def rules(url: str, gx_dir: str, run_date: str, warmup: int, repeats: int) -> dict:
-    os.environ["WAREHOUSE_URL"] = url
-    os.environ["GX_PROJECT_DIR"] = gx_dir
     from expectations.validate import run_rules
 
+    settings = _settings(url, gx_dir)
     out = {}
-    runs = _repeat(lambda: out.update(run_rules(dt.date.fromisoformat(run_date))), warmup, repeats)
+    runs = _repeat(lambda: out.update(run_rules(settings, dt.date.fromisoformat(run_date))), warmup, repeats)
     return {"runs": runs, "found": out.get("found"), "not_run": out.get("not_run"),
             "peak_rss_mb": _rss_mb()}
 
@@ -160,9 +167,11 @@ def rules_by_hand(url: str, run_date: str, warmup: int, repeats: int) -> dict:
     from psycopg.rows import dict_row
 
     from expectations import catalog, dq_store, policy
+    from followup.config import load_config
 
     day = dt.date.fromisoformat(run_date)
-    params = policy.sql_parameters(policy.load_policy(), day)
+    settings = _settings(url, "")
+    params = policy.sql_parameters(policy.load_policy(settings.policy_file), day)
     catalog_rules = catalog.load_rules()
     found = {}
 
@@ -177,40 +186,68 @@ def rules_by_hand(url: str, run_date: str, warmup: int, repeats: int) -> dict:
                                      "（空）" if row["entity_id"] is None else str(row["entity_id"]),
                                      row.get("county_code"), row.get("town_code"),
                                      row.get("village_code"), row.get("detail")))
-            found.update(dq_store.sync_issues(conn, day, [r.rule_id for r in catalog_rules], findings))
+            found.update(dq_store.sync_issues(conn, day, [r.rule_id for r in catalog_rules], findings,
+                                              due=load_config(settings.followup_config).due))
 
     runs = _repeat(run, warmup, repeats)
     return {"runs": runs, "found": found.get("found"), "peak_rss_mb": _rss_mb()}
 
 
 def next_day(url: str, sim_url: str, landing: str, gx_dir: str, run_date: str) -> dict:
-    """The whole direct day for run_date (platform pull, files, dbt build, rules), once."""
-    os.environ["WAREHOUSE_URL"] = url
-    os.environ["GX_PROJECT_DIR"] = gx_dir
-    from core import warehouse
-    from expectations.validate import run_rules
-    from ingest.feeds.load import load_all as load_feeds
-    from ingest.platform.client import PlatformClient
-    from ingest.platform.load import load_all as load_platform
-    from pipeline.dbt import run_dbt
+    """The whole direct day for run_date (platform pull, files, dbt build, rules), once: the
+    daily steps in their order (pipeline.steps.run_day)."""
+    from pipeline import steps
 
     day = dt.date.fromisoformat(run_date)
+    settings = _settings(url, gx_dir).replace(platform_base_url=sim_url, platform_client_id="bench",
+                                               platform_client_secret="bench", landing_dir=Path(landing))
     _preload(gx=True)
-    parts = {}
-    t0 = t = time.perf_counter()
-    with warehouse.connect(url) as conn:
-        load_platform(conn, PlatformClient(sim_url, "bench", "bench"), day)
-        parts["platform"] = time.perf_counter() - t
-        t = time.perf_counter()
-        load_feeds(conn, Path(landing), day)
-        parts["files"] = time.perf_counter() - t
+    seconds: dict = {}
+    t0 = time.perf_counter()
+    steps.run_day(settings, day, until="quality", seconds=seconds)
+    total = time.perf_counter() - t0
+    with psycopg.connect(url) as conn:
         changed = conn.execute("select coalesce(sum(rows_loaded), 0) from raw.load_batch "
                                "where run_date = %s", (day,)).fetchone()[0]
-    t = time.perf_counter()
-    run_dbt(["build", "--quiet"], url, day)
-    parts["dbt"] = time.perf_counter() - t
-    t = time.perf_counter()
-    run_rules(day)
-    parts["rules"] = time.perf_counter() - t
-    return {"runs": [time.perf_counter() - t0], "parts": {k: round(v, 2) for k, v in parts.items()},
+    names = {"ingest_platform": "platform", "ingest_feeds": "files", "transform": "dbt", "quality": "rules"}
+    return {"runs": [total], "parts": {names[k]: round(v, 2) for k, v in seconds.items()},
             "rows": int(changed), "peak_rss_mb": _rss_mb()}
+
+
+def task_times(airflow_db: Path, dag_id: str) -> dict[str, float]:
+    """Seconds per task of the DAG's run, from Airflow's metadata (SQLite under AIRFLOW_HOME)."""
+    import sqlite3
+
+    con = sqlite3.connect(airflow_db)
+    try:
+        rows = con.execute("select task_id, (julianday(end_date) - julianday(start_date)) * 86400 from task_instance "
+                           "where dag_id = ? and start_date is not null and end_date is not null", (dag_id,)).fetchall()
+    finally:
+        con.close()
+    return {task: round(sec, 2) for task, sec in rows}
+
+
+def dag_run(url: str, sim_url: str, landing: str, work: str, run_date: str) -> dict:
+    """The daily DAG on day one under `airflow dags test`, driven as `make run` drives it
+    (local/run.py: same environment, `airflow db migrate` first, unmeasured); wall time of the run."""
+    import subprocess
+    import sys
+
+    from local.run import DAG_ID, airflow_env
+
+    work_dir = Path(work)
+    home = work_dir / "airflow"
+    os.environ.update(WAREHOUSE_URL=url, LANDING_DIR=landing, PLATFORM_BASE_URL=sim_url, PLATFORM_CLIENT_ID="bench",
+                      PLATFORM_CLIENT_SECRET="bench", OUTBOX_DIR=str(work_dir / "outbox_dag"),
+                      GX_PROJECT_DIR=str(work_dir / "gx_dag"), DBT_DOCS_DIR=str(work_dir / "dbt_docs_dag"),
+                      FPR_TASK_RETRIES="0")
+    env = airflow_env(url, home)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    t = time.perf_counter()
+    with open(home / "dag_run.log", "w") as log:
+        proc = subprocess.run([airflow, "dags", "test", DAG_ID, run_date], env=env, stdout=log, stderr=subprocess.STDOUT)
+    seconds = time.perf_counter() - t
+    # a planted province makes close_day fail the run on purpose (its data problems are reported)
+    return {"runs": [seconds], "returncode": proc.returncode, "tasks": task_times(home / "airflow.db", DAG_ID),
+            "peak_rss_mb": None}

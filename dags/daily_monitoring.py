@@ -11,19 +11,20 @@ sends the engineers one report per run and fails the run when anything went wron
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
+from core.settings import Settings
+from pipeline import steps  # light: heavy imports happen inside each step
 from pipeline.run_report import on_close_day_failure, record_task_failure
 
 # Downstream DAGs (reports, exports) can schedule on the refreshed issue table.
 ISSUES = Asset(name="fpr_dq_issue", uri="postgres://warehouse:5432/warehouse/dq/issue")
-DAY_TASKS = ("run_date", "ingest_platform", "ingest_feeds", "transform", "quality", "followup",
-             "alerts", "data_docs", "bi_access", "dbt_docs")
+DAY_TASKS = ("run_date", *(s.name for s in steps.DAY))
 ANYWAY = "all_done"   # run whatever happened upstream
+OUTLETS = {"quality": [ISSUES]}
 
 
 @dag(
@@ -38,7 +39,7 @@ ANYWAY = "all_done"   # run whatever happened upstream
                               description="运行日期 YYYY-MM-DD；留空则取本次运行的逻辑日期（北京时间）")},
     default_args={
         "owner": "data-platform",
-        "retries": int(os.environ.get("FPR_TASK_RETRIES", "2")),
+        "retries": Settings.from_env(connection_id=None).task_retries,   # parse time: no look-up
         "retry_delay": dt.timedelta(minutes=5),
         "on_failure_callback": record_task_failure,
         "execution_timeout": dt.timedelta(hours=2),
@@ -46,70 +47,34 @@ ANYWAY = "all_done"   # run whatever happened upstream
     tags=["fpr", "daily", "ingest", "dbt", "quality"],
 )
 def fpr_daily_monitoring():
-    from pipeline import steps  # light: heavy imports happen inside each step
-
-    def day_of(value: str) -> dt.date:
-        return dt.date.fromisoformat(value)
-
     @task
     def run_date(params=None, dag_run=None) -> str:
         return steps.resolve_run_date(params.get("run_date"), dag_run.logical_date or dag_run.run_after)
 
     @task
-    def ingest_platform(day: str):
-        return steps.ingest_platform(day_of(day))
-
-    @task
-    def ingest_feeds(day: str):
-        return steps.ingest_feeds(day_of(day))
-
-    @task(trigger_rule=ANYWAY)
-    def transform(day: str):
-        return steps.transform(day_of(day))
-
-    @task(trigger_rule=ANYWAY, outlets=[ISSUES])
-    def quality(day: str, built=None):
-        return steps.run_quality(day_of(day), built=built)
-
-    @task(trigger_rule=ANYWAY)
-    def followup(day: str):
-        return steps.run_followup(day_of(day))
-
-    @task(trigger_rule=ANYWAY)
-    def alerts(day: str):
-        return steps.send_alerts(day_of(day))
-
-    @task(trigger_rule=ANYWAY)
-    def bi_access():
-        return steps.grant_bi_access()
-
-    @task(trigger_rule=ANYWAY)
-    def data_docs():
-        return steps.build_data_docs()
-
-    @task(trigger_rule=ANYWAY)
-    def dbt_docs(day: str):
-        return steps.generate_dbt_docs(day_of(day))
+    def day_step(name: str, day: str, ti=None):
+        """One step of pipeline.steps.DAY, with the outcomes it takes from the steps before it."""
+        step = steps.STEPS[name]
+        outcomes = {up: ti.xcom_pull(task_ids=up) for _, up in step.inputs}
+        return step.run(Settings.from_env(), dt.date.fromisoformat(day), outcomes)
 
     @task(trigger_rule=ANYWAY, retries=0, on_failure_callback=on_close_day_failure)
     def close_day(day: str, ti=None, dag_run=None):
         outcomes = {t: ti.xcom_pull(task_ids=t) for t in DAY_TASKS}
         states = ti.get_task_states(dag_id=dag_run.dag_id, run_ids=[dag_run.run_id]).get(dag_run.run_id, {})
-        return steps.close_day(dag_run.dag_id, dag_run.run_id, day_of(day), outcomes,
-                               {t: str(states.get(t)) for t in DAY_TASKS})
+        return steps.close_day(Settings.from_env(), dag_run.dag_id, dag_run.run_id, dt.date.fromisoformat(day),
+                               outcomes, {t: str(states.get(t)) for t in DAY_TASKS})
 
     day = run_date()
-    loads = [ingest_platform(day), ingest_feeds(day)]
-    built = transform(day)
-    checked = quality(day, built)
-    sent = alerts(day)
-    loads >> built
-    checked >> followup(day) >> sent
-    docs = data_docs()
-    checked >> docs
-    after_build = [bi_access(), dbt_docs(day)]
-    built >> after_build
-    [sent, docs, *after_build] >> close_day(day)
+    tasks = {}
+    for step in steps.DAY:   # the day's order and edges come from pipeline.steps.DAY
+        tasks[step.name] = day_step.override(
+            task_id=step.name, trigger_rule=ANYWAY if step.after else "all_success",
+            outlets=OUTLETS.get(step.name, []))(step.name, day)
+        for up in step.after:
+            tasks[up] >> tasks[step.name]
+    downstream = {up for s in steps.DAY for up in s.after}
+    [t for name, t in tasks.items() if name not in downstream] >> close_day(day)
 
 
 fpr_daily_monitoring()

@@ -148,8 +148,9 @@ def _merge_found(old: dict | None, f: dict, run_date: dt.date, due_days: int, ev
 
 
 def sync_issues(conn: psycopg.Connection, run_date: dt.date, evaluated_rules: list[str],
-                findings: Iterable[tuple], source: str = RULE_RUN) -> dict[str, int]:
-    """Merge this run's findings into dq.issue for the rules that were evaluated.
+                findings: Iterable[tuple], source: str = RULE_RUN, due=None) -> dict[str, int]:
+    """Merge this run's findings into dq.issue for the rules that were evaluated. `due`: the
+    due-date periods (followup.config; default config/followup.yml's).
 
     New findings open an issue (with its due date); findings seen before refresh
     last_detected_on (a resolved issue that comes back is reopened, its clock restarted); a
@@ -161,7 +162,7 @@ def sync_issues(conn: psycopg.Connection, run_date: dt.date, evaluated_rules: li
     """
     from followup.config import load_config
 
-    due = load_config().due
+    due = due or load_config().due
     rules = sorted(set(evaluated_rules))
     found: dict[tuple[str, str], dict] = {}
     for row in findings:

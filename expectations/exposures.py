@@ -8,13 +8,13 @@ tests/pipeline/test_rule_exposures.py fails while a committed file is stale.
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 import yaml
 
+from core.settings import REPO_ROOT
 from expectations import catalog
 
-EXPOSURES_FILE = Path(__file__).resolve().parent.parent / "dbt_project" / "models" / "rules__exposures.yml"
+EXPOSURES_FILE = REPO_ROOT / "dbt_project" / "models" / "rules__exposures.yml"
 RULES_MD = catalog.RULES_DIR / "RULES.md"
 DBT_SCHEMAS = {"staging": "model", "intermediate": "model", "marts": "model", "snapshots": "snapshot"}
 

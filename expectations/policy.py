@@ -1,20 +1,18 @@
 """Policy parameters from config/policy.yml, rendered as SQL literals for rule queries."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from core.settings import CONFIG
+
+DEFAULT_POLICY = CONFIG / "policy.yml"
 
 
-def policy_path() -> Path:
-    return Path(os.environ.get("POLICY_FILE", REPO / "config" / "policy.yml"))
-
-
-def load_policy(path: Path | None = None) -> dict:
-    with open(path or policy_path(), encoding="utf-8") as fh:
+def load_policy(path: Path = DEFAULT_POLICY) -> dict:
+    """config/policy.yml, or the file Settings.policy_file names (POLICY_FILE)."""
+    with open(path, encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 

@@ -27,24 +27,21 @@ from pathlib import Path
 
 from core import warehouse
 from core.schema import ensure_schema
+from core.settings import Settings
 from expectations import catalog, dq_store, policy
 
 log = logging.getLogger(__name__)
-REPO = Path(__file__).resolve().parent.parent
 DATASOURCE = "warehouse"
 CHECKPOINT = "daily_quality"
-
-
-def gx_project_dir() -> Path:
-    return Path(os.environ.get("GX_PROJECT_DIR", REPO / "var" / "gx"))
 
 
 def _suite_name(table: str) -> str:
     return "rules__" + table.replace(".", "__")
 
 
-def _context():
-    """Ephemeral context; suites and validation results on disk under gx_project_dir()."""
+def _context(gx_dir: Path):
+    """Ephemeral context; suites and validation results on disk under `gx_dir`
+    (Settings.gx_project_dir)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -52,7 +49,7 @@ def _context():
         ProgressBarsConfig,
     )
 
-    stores = FilesystemStoreBackendDefaults(root_directory=str(gx_project_dir().resolve()))
+    stores = FilesystemStoreBackendDefaults(root_directory=str(Path(gx_dir).resolve()))
     # Checkpoints and validation definitions are rebuilt from the catalog every run.
     for store in (stores.checkpoint_store_name, stores.validation_definition_store_name):
         stores.stores[store]["store_backend"] = {"class_name": "InMemoryStoreBackend"}
@@ -61,25 +58,25 @@ def _context():
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def build_data_docs() -> str | None:
+def build_data_docs(gx_dir: Path) -> str | None:
     """Render Data Docs from the stored suites and validation results; returns the index URL.
 
     Once per run, after run_rules (the digests never wait for it)."""
     import expectations.gx_rules  # noqa: F401  registers RuleExpectation for the stored suites
 
-    context = _context()
+    context = _context(gx_dir)
     sites = context.build_data_docs()
     return next(iter(sites.values()), None)
 
 
-def _build(context, rules_by_table: dict[str, list]):
+def _build(context, rules_by_table: dict[str, list], url: str):
     import great_expectations as gx
     from great_expectations.datasource.fluent.interfaces import TestConnectionError
 
     from expectations.gx_rules import RuleExpectation
 
-    # The URL stays in the environment: GX keeps only the ${...} reference.
-    os.environ["GX_WAREHOUSE_URL"] = warehouse.warehouse_url()
+    # GX's own config substitution: the URL stays in the environment, GX keeps only the ${...}
+    os.environ["GX_WAREHOUSE_URL"] = url
     ds = context.data_sources.add_postgres(DATASOURCE, connection_string="${GX_WAREHOUSE_URL}")
     validations, not_run = [], []
     for table, rules in sorted(rules_by_table.items()):
@@ -146,14 +143,18 @@ def _select_rules(rules, params, unavailable):
     return runnable, not_run
 
 
-def run_rules(run_date: dt.date, families: list[str] | None = None, conn=None,
+def run_rules(settings: Settings, run_date: dt.date, families: list[str] | None = None, conn=None,
               unavailable: frozenset[str] | set[str] = frozenset()) -> dict:
     """Validate every rule (or the given families) whose relations were built; merge findings
-    into dq.issue for the rules that ran."""
+    into dq.issue for the rules that ran. `settings`: the warehouse, GX project, policy and
+    follow-up files."""
+    from followup.config import load_config
+
     rules = catalog.load_rules(families)
-    params = policy.sql_parameters(policy.load_policy(), run_date)
+    params = policy.sql_parameters(policy.load_policy(settings.policy_file), run_date)
+    url = settings.require_warehouse_url()
     own_conn = conn is None
-    conn = conn or warehouse.connect()
+    conn = conn or warehouse.connect(url)
     try:
         ensure_schema(conn, "dq")
         runnable, not_run = _select_rules(rules, params, unavailable)
@@ -161,11 +162,11 @@ def run_rules(run_date: dt.date, families: list[str] | None = None, conn=None,
         findings, run_rows, evaluated, success = [], [], [], True
         docs_url = None
         if runnable:
-            context = _context()
+            context = _context(settings.gx_project_dir)
             by_table: dict[str, list] = defaultdict(list)
             for rule, sql in runnable:
                 by_table[rule.table].append((rule, sql))
-            checkpoint, unreadable = _build(context, by_table)
+            checkpoint, unreadable = _build(context, by_table, url)
             not_run += unreadable
             started = dt.datetime.now(dt.UTC)
             result = checkpoint.run() if checkpoint else None
@@ -199,7 +200,8 @@ def run_rules(run_date: dt.date, families: list[str] | None = None, conn=None,
                                          unexpected_rows=len({r["entity_id"] for r in rows}),
                                          started_at=started, finished_at=finished,
                                          data_docs_url=docs_url))
-        merged = dq_store.sync_issues(conn, run_date, evaluated, findings)
+        merged = dq_store.sync_issues(conn, run_date, evaluated, findings,
+                                       due=load_config(settings.followup_config).due)
         dq_store.record_validation_runs(conn, run_rows)
         not_run.sort(key=lambda r: r["rule_id"])
         return {"run_id": run_id, "success": success and not not_run, "rules": len(rules),

@@ -1,19 +1,16 @@
-"""Deadlines and escalation periods (config/followup.yml, or FOLLOWUP_CONFIG)."""
+"""Deadlines and escalation periods (config/followup.yml, or Settings.followup_config)."""
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from core.settings import CONFIG
+
 DEFAULT_DAYS = {"high": 7, "medium": 15, "low": 30}
-
-
-def config_path() -> Path:
-    return Path(os.environ.get("FOLLOWUP_CONFIG", REPO / "config" / "followup.yml"))
+DEFAULT_CONFIG = CONFIG / "followup.yml"
 
 
 @dataclass(frozen=True)
@@ -34,14 +31,14 @@ class FollowupConfig:
     county_after: Periods
 
 
-def _periods(raw: dict | None, where: str) -> Periods:
+def _periods(raw: dict | None, where: str, path: str) -> Periods:
     raw = raw or {}
     out = {}
     for part in ("severity", "rules"):
         values = {str(k): v for k, v in (raw.get(part) or {}).items()}
         for k, v in values.items():
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                raise ValueError(f"{config_path()}：{where}.{part}.{k} 必须是不小于 0 的整数天数，收到 {v!r}")
+                raise ValueError(f"{path}：{where}.{part}.{k} 必须是不小于 0 的整数天数，收到 {v!r}")
         out[part] = values
     return Periods(severity=out["severity"] or dict(DEFAULT_DAYS), rules=out["rules"])
 
@@ -50,13 +47,13 @@ def _periods(raw: dict | None, where: str) -> Periods:
 def _load(path: str, mtime: float) -> FollowupConfig:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     return FollowupConfig(
-        due=_periods(data.get("due_days"), "due_days"),
+        due=_periods(data.get("due_days"), "due_days", path),
         county_after=_periods((data.get("escalation") or {}).get("county_after_overdue_days"),
-                              "escalation.county_after_overdue_days"))
+                              "escalation.county_after_overdue_days", path))
 
 
-def load_config(path: Path | None = None) -> FollowupConfig:
-    p = Path(path or config_path())
+def load_config(path: Path = DEFAULT_CONFIG) -> FollowupConfig:
+    p = Path(path)
     if not p.exists():
         return FollowupConfig(Periods(dict(DEFAULT_DAYS), {}), Periods(dict(DEFAULT_DAYS), {}))
     return _load(str(p), p.stat().st_mtime)

@@ -30,7 +30,7 @@ def target_level(issue: dict, run_date: dt.date, cfg: FollowupConfig) -> str:
 
 def escalate(conn: psycopg.Connection, run_date: dt.date, cfg: FollowupConfig | None = None) -> dict:
     """Give every open issue its due date and raise its escalation level as the date passes."""
-    cfg = cfg or load_config()
+    cfg = cfg or load_config()   # the default file; the pipeline passes Settings.followup_config's
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s)", (locks.ISSUE_MERGE,))
         issues = dq_store.fetch_issues(conn, "i.status = 'open'")

@@ -2,23 +2,22 @@
 does the same every day)."""
 from __future__ import annotations
 
-import os
-
-from core.settings import run_date_from_env
+from core.settings import Settings
 from local.run import VAR, _pii_hash_key
 
 
 def main() -> None:
     from local import embedded_pg
     from pipeline import steps
+    from pipeline.pii import install_configured_hash_key
 
-    if not os.environ.get("WAREHOUSE_URL"):
-        os.environ["WAREHOUSE_URL"] = embedded_pg.start(VAR / "pg")
-    os.environ.setdefault("PII_HASH_KEY", _pii_hash_key())
-    os.environ.setdefault("DBT_DOCS_DIR", str(VAR / "dbt_docs"))
-    from pipeline.pii import install_hash_key_from_env
-    install_hash_key_from_env()
-    out = steps.generate_dbt_docs(run_date_from_env())
+    settings = Settings.from_env(connection_id=None)
+    settings = settings.replace(
+        warehouse_url=settings.warehouse_url or embedded_pg.start(VAR / "pg"),
+        pii_hash_key=settings.pii_hash_key or _pii_hash_key(),
+        dbt_docs_dir=VAR / "dbt_docs" if settings.dbt_docs_dir == Settings().dbt_docs_dir else settings.dbt_docs_dir)
+    install_configured_hash_key(settings)
+    out = steps.generate_dbt_docs(settings, settings.day())
     print(f"dbt 文档：{out}/index.html")
 
 

@@ -62,7 +62,10 @@ def start(pgdata: Path, port: int | None = None, database: str = "warehouse") ->
         sockdir = Path("/tmp") / f"fpr-pg-{port}"
         sockdir.mkdir(exist_ok=True)
         sockdir.chmod(0o777)
-        opts = f"-h 127.0.0.1 -p {port} -k {sockdir} -c fsync=off -c synchronous_commit=off"
+        # a demo server: no durability; sorts and hashes of a city's marts (millions of rows) in
+        # memory rather than in temporary files; fewer checkpoints during the day-one loads
+        opts = (f"-h 127.0.0.1 -p {port} -k {sockdir} -c fsync=off -c synchronous_commit=off "
+                "-c shared_buffers=256MB -c work_mem=32MB -c maintenance_work_mem=256MB -c max_wal_size=2GB")
         try:
             pgexec("pg_ctl", ("-w", "-o", opts, "-l", str(pgdata / "log"), "-D", str(pgdata), "start"),
                    bin_path=server.bin_path, user=server.system_user, timeout=60)

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.settings import REPO_ROOT, run_date_from_env
+from core.settings import REPO_ROOT, Settings
 
 # Everything `make run` writes lives here (FPR_VAR_DIR moves it, e.g. for the end-to-end test).
 VAR = Path(os.environ.get("FPR_VAR_DIR", REPO_ROOT / "var"))
@@ -48,8 +48,9 @@ def _pii_hash_key() -> str:
     return path.read_text().strip()
 
 
-def airflow_env(warehouse_url: str) -> dict[str, str]:
-    home = VAR / "airflow"
+def airflow_env(warehouse_url: str, home: Path | None = None) -> dict[str, str]:
+    """The environment `airflow dags test` runs in; `home`: AIRFLOW_HOME (default var/airflow)."""
+    home = home or VAR / "airflow"
     home.mkdir(parents=True, exist_ok=True)
     return {
         **os.environ,
@@ -71,7 +72,7 @@ def airflow_env(warehouse_url: str) -> dict[str, str]:
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
-    run_date = run_date_from_env()
+    run_date = Settings.from_env(connection_id=None).day()
     started = time.monotonic()
     bin_dir = Path(sys.executable).parent
 

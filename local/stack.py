@@ -29,7 +29,9 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
+from core.settings import REPO_ROOT
+
+REPO = REPO_ROOT
 DAG_ID = "fpr_daily_monitoring"
 PG15_BIN = Path(os.environ.get("PG15_BIN", "/usr/lib/postgresql/15/bin"))
 PIPELINE_LOGIN = "fpr_pipeline"
@@ -265,7 +267,7 @@ class Stack:
     def _prepare_airflow(self) -> None:
         self.env = self._base_env()
         (self.root / "airflow").mkdir()
-        # the manifest cosmos reads at parse time, as `make run` builds it
+        # dbt's manifest and partial-parse state, as airflow-init writes them (docker-compose.yml)
         from pipeline.dbt import run_dbt
 
         saved = dict(os.environ)

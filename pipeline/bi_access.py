@@ -135,12 +135,11 @@ def _hide_definitions(conn: psycopg.Connection, me: LoginRights) -> None:
         conn.execute(sql.SQL("revoke execute on function {} from public").format(sql.SQL(fn)))
 
 
-def ensure_bi_reader(conn: psycopg.Connection, login_user: str | None = None,
+def ensure_bi_reader(conn: psycopg.Connection, login_user: str = "bi_user",
                      password: str | None = None, role: str = ROLE) -> str | None:
     """Keep `role` (default bi_reader) reading every mart and nothing else; create/update the
-    login role when a password is given. Returns the login role's name if one is set up."""
-    login_user = login_user or os.environ.get("BI_READER_USER", "bi_user")
-    password = password if password is not None else os.environ.get("BI_READER_PASSWORD")
+    login role when a password is given (Settings.bi_reader_user / bi_reader_password).
+    Returns the login role's name if one is set up."""
     role_id, schema = sql.Identifier(role), sql.Identifier(READABLE_SCHEMA)
     db = sql.Identifier(conn.execute("select current_database()").fetchone()[0])
     me = _rights(conn)

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import yaml
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+from core.settings import REPO_ROOT
+
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 PROFILE = "fpr_monitoring"
 SECRET_ENV = "DBT_ENV_SECRET_WAREHOUSE_PASSWORD"
 # libpq parameters dbt-postgres accepts as profile fields
@@ -26,6 +28,17 @@ _PASSTHROUGH = ("sslmode", "sslcert", "sslkey", "sslrootcert", "connect_timeout"
                 "application_name", "keepalives_idle")
 # dbt node types that build a relation (a failed or skipped one is unavailable to the rules)
 _RELATION_NODES = ("model", "snapshot", "seed")
+# The day's build: models, seeds, snapshots and data tests, without dbt's unit tests. Unit
+# tests check our SQL on fixed rows, not the day's data: they run in the test suite
+# (`dbt test --select test_type:unit`, tests/pipeline/test_dbt_unit_tests.py), and a code
+# change that breaks one fails CI instead of a county's daily run.
+DAILY_BUILD = ("build", "--exclude-resource-type", "unit_test")
+UNIT_TESTS = ("test", "--select", "test_type:unit")
+
+
+def manifest_path() -> Path:
+    """The manifest the last dbt invocation wrote (bench reads each model's compiled SQL)."""
+    return DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 def _default_host() -> str:
@@ -38,8 +51,9 @@ def _default_host() -> str:
     return "localhost"
 
 
-def profile_for(url: str) -> tuple[dict, str]:
-    """(dbt profile output without the password, the password or '') for a libpq URL."""
+def profile_for(url: str, threads: int = 4) -> tuple[dict, str]:
+    """(dbt profile output without the password, the password or '') for a libpq URL
+    (`threads`: Settings.dbt_threads). PG* defaults are libpq's own, read as libpq reads them."""
     from psycopg.conninfo import conninfo_to_dict
 
     p = conninfo_to_dict(url)
@@ -52,7 +66,7 @@ def profile_for(url: str) -> tuple[dict, str]:
         "password": "{{ env_var('%s', '') }}" % SECRET_ENV,
         "dbname": str(p.get("dbname") or os.environ.get("PGDATABASE") or p.get("user") or _os_user()),
         "schema": "public",
-        "threads": int(os.environ.get("DBT_THREADS", "4")),
+        "threads": int(threads),
     }
     for key in _PASSTHROUGH:
         if p.get(key) not in (None, ""):
@@ -69,9 +83,9 @@ def _os_user() -> str:
     return getpass.getuser()
 
 
-def _profiles_dir(url: str) -> tuple[Path, str]:
+def _profiles_dir(url: str, threads: int) -> tuple[Path, str]:
     """A private directory holding profiles.yml for this URL (no secret in it)."""
-    output, password = profile_for(url)
+    output, password = profile_for(url, threads)
     text = yaml.safe_dump({PROFILE: {"target": "default", "outputs": {"default": output}}},
                           sort_keys=True, allow_unicode=True)
     # one directory per distinct profile: concurrent runs against other warehouses never mix
@@ -108,11 +122,12 @@ def _vars(run_date: dt.date | None, extra: dict | None) -> list[str]:
 
 
 def invoke(args: list[str], url: str, run_date: dt.date | None = None,
-           extra_vars: dict | None = None, project_dir: Path | None = None) -> DbtOutcome:
+           extra_vars: dict | None = None, project_dir: Path | None = None,
+           threads: int = 4) -> DbtOutcome:
     """Invoke dbt; never raises for a failing node: the outcome says what failed."""
     from dbt.cli.main import dbtRunner
 
-    profiles_dir, password = _profiles_dir(url)
+    profiles_dir, password = _profiles_dir(url, threads)
     os.environ[SECRET_ENV] = password
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -152,9 +167,29 @@ def _relation(node) -> str | None:
 
 
 def run_dbt(args: list[str], url: str, run_date: dt.date | None = None,
-            extra_vars: dict | None = None) -> None:
+            extra_vars: dict | None = None, threads: int = 4) -> None:
     """Invoke dbt and raise with dbt's own message when anything failed (tests, `make docs`)."""
-    outcome = invoke(args, url, run_date, extra_vars)
+    outcome = invoke(args, url, run_date, extra_vars, threads=threads)
     if not outcome.success:
         what = outcome.error or "、".join(outcome.failed) or "见上方 dbt 日志"
         raise RuntimeError(f"dbt {' '.join(args)} 失败：{what}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pipeline.dbt parse`: dbt with the pipeline's own profile, for deploy steps
+    (docker-compose's airflow-init parses the project this way). The warehouse comes from
+    WAREHOUSE_URL or the Airflow connection `warehouse`, as in the DAG's tasks."""
+    import sys
+
+    from core.settings import Settings
+
+    args = list(sys.argv[1:] if argv is None else argv) or ["parse"]
+    settings = Settings.from_env()
+    outcome = invoke(args, settings.require_warehouse_url(), threads=settings.dbt_threads)
+    if not outcome.success:
+        print(outcome.error or "、".join(outcome.failed), file=sys.stderr)
+    return 0 if outcome.success else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 
 import psycopg
 
@@ -67,14 +66,12 @@ def install_hash_key(conn: psycopg.Connection, key: str) -> str:
     return "rotated"
 
 
-def install_hash_key_from_env() -> str:
-    """DAG task body: PII_HASH_KEY from the environment into the warehouse (WAREHOUSE_URL or
-    the Airflow connection `warehouse`). Returns only the status word, so XCom holds no key."""
+def install_configured_hash_key(settings) -> str:
+    """DAG task body: Settings.pii_hash_key (PII_HASH_KEY) into the warehouse. Returns only the
+    status word, so XCom holds no key."""
     from core import warehouse
-    from pipeline.steps import resolve_warehouse_url
 
-    key = check_key(os.environ.get("PII_HASH_KEY"))
-    resolve_warehouse_url()
-    with warehouse.connect() as conn:
+    key = check_key(settings.pii_hash_key)
+    with warehouse.connect(settings.require_warehouse_url()) as conn:
         conn.autocommit = True
         return install_hash_key(conn, key)

@@ -26,11 +26,12 @@ def record_task_failure(context) -> None:
     """on_failure_callback of every daily task: remember the failure for the day's report.
     If the warehouse cannot take it, mail this failure on its own (never lose it)."""
     from core import warehouse
-    from pipeline.steps import resolve_warehouse_url
+    from core.settings import Settings
 
     facts = notify.failure_facts(context)
     try:
-        with warehouse.connect(resolve_warehouse_url()) as conn:
+        settings = Settings.from_env()
+        with warehouse.connect(settings.require_warehouse_url()) as conn:
             ensure_schema(conn, "dq")
             conn.execute(
                 """insert into dq.task_failure (run_id, dag_id, task_id, try_number, hostname, error)
@@ -40,18 +41,18 @@ def record_task_failure(context) -> None:
                  facts["hostname"], facts["error"]))
     except Exception:
         log.exception("无法把任务失败记入数仓，改为单独发送故障邮件")
-        notify.notify_engineers_on_failure(context)
+        notify.notify_engineers_on_failure(context)   # it reads the settings again, on its own
 
 
 def on_close_day_failure(context) -> None:
     """close_day's own on_failure_callback: it fails the run on purpose once the report is out,
     so only a close_day that could not make its report mails the failure on its own."""
     from core import warehouse
-    from pipeline.steps import resolve_warehouse_url
+    from core.settings import Settings
 
     run_id = notify.failure_facts(context)["run_id"]
     try:
-        with warehouse.connect(resolve_warehouse_url()) as conn:
+        with warehouse.connect(Settings.from_env().require_warehouse_url()) as conn:
             if warehouse.has_table(conn, "dq.engineer_report") and \
                     conn.execute("select 1 from dq.engineer_report where run_id = %s", (run_id,)).fetchone():
                 return
@@ -122,23 +123,22 @@ def build_report(dag_id: str, run_id: str, run_date: dt.date, problems: list[str
     return msg
 
 
-def close_day(dag_id: str, run_id: str, run_date: dt.date, outcomes: dict[str, dict | None],
+def close_day(settings, dag_id: str, run_id: str, run_date: dt.date, outcomes: dict[str, dict | None],
               states: dict[str, str] | None = None) -> str:
     """Report the run's problems once, then fail the run; 'ok' when there were none."""
     from psycopg.types.json import Jsonb
 
     from alerts import routing
     from core import warehouse
-    from pipeline.steps import resolve_warehouse_url
 
-    with warehouse.connect(resolve_warehouse_url()) as conn:
+    with warehouse.connect(settings.require_warehouse_url()) as conn:
         ensure_schema(conn, "raw", "dq")   # a day whose loads never ran has no raw schema yet
         problems = day_problems(conn, run_id, run_date, outcomes, states)
         if not problems:
             return "ok"
         first = conn.execute("select error from dq.task_failure where run_id = %s "
                              "order by failed_at limit 1", (run_id,)).fetchone()
-        route = routing.load_routing()
+        route = routing.load_routing(settings.routing_file)
         msg = build_report(dag_id, run_id, run_date, problems, first[0] if first else None,
                            route.sender, route.engineers or [route.fallback])
         with conn.transaction():   # the claim stands only once the report is out
@@ -147,7 +147,7 @@ def close_day(dag_id: str, run_id: str, run_date: dt.date, outcomes: dict[str, d
                    values (%s, %s, %s, %s, %s) on conflict (run_id) do nothing returning run_id""",
                 (run_id, dag_id, run_date, msg["Subject"], Jsonb(problems))).fetchone()
             if claimed:
-                notify.deliver_to_engineers(msg, f"report_{dag_id}_{run_date:%Y%m%d}")
+                notify.deliver_to_engineers(settings, msg, f"report_{dag_id}_{run_date:%Y%m%d}")
             else:
                 log.info("本次运行的报告已发送过（%s），不再重复发送", run_id)
     raise RuntimeError("本次运行有问题（已汇总发给数据工程师）：\n" + "\n".join(problems))

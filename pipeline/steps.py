@@ -3,22 +3,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.settings import Settings, connection_url  # noqa: F401  (connection_url: the Airflow form)
 
 log = logging.getLogger(__name__)
 
 
-# The DAG file imports this module at parse time: the warehouse driver and settings load lazily.
-def _connect():
+# The DAG file imports this module at parse time: the warehouse driver loads lazily.
+def _connect(settings: Settings):
     from core import warehouse
 
-    return warehouse.connect()
-
-
-def _settings():
-    from core.settings import Settings
-
-    return Settings.from_env()
+    return warehouse.connect(settings.require_warehouse_url())
 
 
 def resolve_run_date(param: str | None, logical_or_run_after) -> str:
@@ -34,49 +32,18 @@ def resolve_run_date(param: str | None, logical_or_run_after) -> str:
     return pendulum.instance(logical_or_run_after).in_timezone("Asia/Shanghai").date().isoformat()
 
 
-def connection_url(login: str | None, password: str | None, host: str | None, port: int | None,
-                   dbname: str | None, extra: dict) -> str:
-    """An Airflow connection's parts as a libpq URL: parts quoted, no password when it has
-    none (trust or .pgpass), a socket directory as `?host=`, libpq-only extras."""
-    from urllib.parse import quote, urlencode
-
-    query = {k: v for k, v in extra.items()
-             if k in ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name")}
-    user = quote(login, safe="") + (f":{quote(password, safe='')}" if password else "") + "@" if login else ""
-    if host and host.startswith("/"):
-        query["host"], hostport = host, ""
-    else:
-        hostport = (host or "") + (f":{port}" if port and host else "")
-    return (f"postgresql://{user}{hostport}/{quote(dbname or 'postgres', safe='')}"
-            + (f"?{urlencode(query)}" if query else ""))
-
-
-def resolve_warehouse_url() -> str:
-    """WAREHOUSE_URL from the environment, else the Airflow connection `warehouse`."""
-    url = os.environ.get("WAREHOUSE_URL")
-    if url:
-        return url
-    from airflow.sdk import BaseHook
-
-    c = BaseHook.get_connection("warehouse")
-    os.environ["WAREHOUSE_URL"] = connection_url(c.login, c.password, c.host, c.port, c.schema,
-                                                 c.extra_dejson)
-    return os.environ["WAREHOUSE_URL"]
-
-
-def ingest_platform(run_date: dt.date) -> dict:
+def ingest_platform(settings: Settings, run_date: dt.date) -> dict:
     """Pull every resource. A resource that fails is reported (its batch is 'failed') but does
     not stop the day: rules and digests still run, FRESH-01 sees the gap, and close_day
     fails the run at the end so the engineers hear of it."""
     from ingest.platform.client import PlatformClient
     from ingest.platform.load import PlatformLoadError, load_all
 
-    resolve_warehouse_url()
-    s = _settings()
+    s = settings
     if not (s.platform_base_url and s.platform_client_id and s.platform_client_secret):
         raise RuntimeError("平台接口未配置：请设置 PLATFORM_BASE_URL / PLATFORM_CLIENT_ID / PLATFORM_CLIENT_SECRET")
     client = PlatformClient(s.platform_base_url, s.platform_client_id, s.platform_client_secret)
-    with _connect() as conn:
+    with _connect(s) as conn:
         later = _later_platform_run(conn, run_date)
         if later:   # the platform only serves its current state: it is not this date's state
             log.warning("运行日期 %s 早于已拉取的 %s：补跑不拉取平台当前数据", run_date, later)
@@ -101,16 +68,14 @@ def _later_platform_run(conn, run_date: dt.date) -> dt.date | None:
                         "and status = 'succeeded' and run_date > %s", (run_date,)).fetchone()[0]
 
 
-def ingest_feeds(run_date: dt.date, folders: list[str] | None = None) -> dict:
+def ingest_feeds(settings: Settings, run_date: dt.date, folders: list[str] | None = None) -> dict:
     """Load every landing folder; a file that cannot be read is a 'failed' batch, the rest go on."""
     from collections import Counter
 
     from ingest.feeds.load import load_all
 
-    resolve_warehouse_url()
-    s = _settings()
-    with _connect() as conn:
-        summaries = load_all(conn, s.landing_dir, run_date, folders=folders)
+    with _connect(settings) as conn:
+        summaries = load_all(conn, settings.landing_dir, run_date, folders=folders)
     for f in summaries:
         if f.status == "failed":
             log.warning("文件 %s/%s 装载失败：%s", f.folder, f.file, f.message)
@@ -128,16 +93,16 @@ def unresolved_loads(conn, run_date: dt.date) -> list[tuple[str, str, str]]:
     return unresolved_failures(conn, run_date)
 
 
-def transform(run_date: dt.date) -> dict:
-    """One `dbt build` (models, snapshots, tests). A failing model costs only itself and what is
-    built on it: the outcome lists them, the rules skip what reads them, and the day's report
-    tells the engineers. Never raises for a failing node."""
-    from pipeline.dbt import invoke
-    from pipeline.pii import install_hash_key_from_env
+def transform(settings: Settings, run_date: dt.date) -> dict:
+    """One `dbt build` (models, seeds, snapshots, data tests; dbt's unit tests run in the test
+    suite, not here). A failing model costs only itself and what is built on it: the outcome
+    lists them, the rules skip what reads them, and the day's report tells the engineers.
+    Never raises for a failing node."""
+    from pipeline.dbt import DAILY_BUILD, invoke
+    from pipeline.pii import install_configured_hash_key
 
-    url = resolve_warehouse_url()
-    install_hash_key_from_env()   # the models hash ID numbers with a key dbt never sees
-    outcome = invoke(["build"], url, run_date)
+    install_configured_hash_key(settings)   # the models hash ID numbers with a key dbt never sees
+    outcome = invoke(list(DAILY_BUILD), settings.require_warehouse_url(), run_date, threads=settings.dbt_threads)
     if not outcome.success:
         log.error("dbt build 未全部成功：失败 %s，跳过 %s %s", outcome.failed, outcome.skipped,
                   outcome.error or "")
@@ -147,7 +112,7 @@ def transform(run_date: dt.date) -> dict:
 DBT_SCHEMAS = ("staging", "intermediate", "marts", "snapshots")
 
 
-def run_quality(run_date: dt.date, families: list[str] | None = None,
+def run_quality(settings: Settings, run_date: dt.date, families: list[str] | None = None,
                 built: dict | None = None) -> dict:
     """Every rule whose tables were built today (`built`: the transform's outcome); the rest are
     listed as not run. Without an outcome (the transform itself crashed) no table dbt builds is
@@ -155,39 +120,35 @@ def run_quality(run_date: dt.date, families: list[str] | None = None,
     from expectations import catalog
     from expectations.validate import run_rules
 
-    resolve_warehouse_url()
     if built is None:
         unavailable = {r for rule in catalog.load_rules(families) for r in rule.relations
                        if r.split(".")[0] in DBT_SCHEMAS}
     else:
         unavailable = set(built.get("unavailable") or ())
-    return run_rules(run_date, families=families, unavailable=frozenset(unavailable))
+    return run_rules(settings, run_date, families=families, unavailable=frozenset(unavailable))
 
 
-def build_data_docs() -> str | None:
+def build_data_docs(settings: Settings) -> str | None:
     """Great Expectations Data Docs from today's stored results (off the digests' path)."""
     from expectations.validate import build_data_docs as build
 
-    return build()
+    return build(settings.gx_project_dir)
 
 
-def run_followup(run_date: dt.date) -> dict:
+def run_followup(settings: Settings, run_date: dt.date) -> dict:
     """Verification results in, deadlines and escalation, the day's checklists out."""
     from followup import run_step
 
-    resolve_warehouse_url()
-    return run_step(run_date)
+    return run_step(settings, run_date)
 
 
-def send_alerts(run_date: dt.date) -> dict:
+def send_alerts(settings: Settings, run_date: dt.date) -> dict:
     """Supervisors' digests; none for a backfilled past date (its findings are not today's)."""
     from alerts.send import send_digests
     from core.schema import ensure_schema
     from expectations import dq_store
 
-    resolve_warehouse_url()
-    s = _settings()
-    with _connect() as conn:
+    with _connect(settings) as conn:
         ensure_schema(conn, "dq")
         if dq_store.is_catch_up(conn, run_date):
             later = dq_store.latest_run_date(conn)
@@ -195,34 +156,80 @@ def send_alerts(run_date: dt.date) -> dict:
             return {"skipped": f"补跑：已有 {later} 的运行，不发送摘要", "digests": [], "cards": [],
                     "failures": []}
         # every recipient is tried; failures are reported by the day's report, not raised here
-        return send_digests(conn, run_date, s.outbox_dir, raise_on_failure=False)
+        return send_digests(conn, run_date, settings, raise_on_failure=False)
 
 
-def grant_bi_access() -> str | None:
+def grant_bi_access(settings: Settings) -> str | None:
     """Keep the read-only BI role able to read every mart (after each dbt build)."""
     from pipeline.bi_access import ensure_bi_reader
 
-    resolve_warehouse_url()
-    with _connect() as conn:
-        return ensure_bi_reader(conn)
+    with _connect(settings) as conn:
+        return ensure_bi_reader(conn, settings.bi_reader_user, settings.bi_reader_password)
 
 
-def generate_dbt_docs(run_date: dt.date) -> str:
+def generate_dbt_docs(settings: Settings, run_date: dt.date) -> str:
     """`dbt docs generate` into DBT_DOCS_DIR (default var/dbt_docs); returns that directory."""
-    from pathlib import Path
+    from pipeline.dbt import run_dbt
 
-    from pipeline.dbt import DBT_PROJECT_DIR, run_dbt
-
-    url = resolve_warehouse_url()
-    out = Path(os.environ.get("DBT_DOCS_DIR", DBT_PROJECT_DIR.parent / "var" / "dbt_docs")).resolve()
-    run_dbt(["docs", "generate", "--quiet", "--target-path", str(out)], url, run_date)
+    out = settings.dbt_docs_dir.resolve()
+    run_dbt(["docs", "generate", "--quiet", "--target-path", str(out)], settings.require_warehouse_url(),
+            run_date, threads=settings.dbt_threads)
     return str(out)
 
 
-def close_day(dag_id: str, run_id: str, run_date: dt.date, outcomes: dict,
+def close_day(settings: Settings, dag_id: str, run_id: str, run_date: dt.date, outcomes: dict,
               states: dict[str, str] | None = None) -> str:
     """The last task: one report to the engineers if anything went wrong, then fail the run.
     `outcomes` are the day's task results (None: none), `states` their Airflow states."""
     from pipeline.run_report import close_day as close
 
-    return close(dag_id, run_id, run_date, outcomes, states)
+    return close(settings, dag_id, run_id, run_date, outcomes, states)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One daily step: its task id, the function, the steps it runs after, and which of their
+    outcomes it takes (argument name -> step)."""
+    name: str
+    fn: Callable
+    after: tuple[str, ...] = ()
+    inputs: tuple[tuple[str, str], ...] = ()
+    dated: bool = True
+
+    def run(self, settings: Settings, run_date: dt.date, outcomes: dict) -> dict | str | None:
+        kwargs = {arg: outcomes.get(step) for arg, step in self.inputs}
+        return self.fn(settings, run_date, **kwargs) if self.dated else self.fn(settings, **kwargs)
+
+
+# The day, in order. The DAG makes one task of each (edges from `after`; every step after the
+# loads runs whatever happened before it); tests and `make bench` run them in this order.
+DAY = (
+    Step("ingest_platform", ingest_platform),
+    Step("ingest_feeds", ingest_feeds),
+    Step("transform", transform, after=("ingest_platform", "ingest_feeds")),
+    Step("quality", run_quality, after=("transform",), inputs=(("built", "transform"),)),
+    Step("followup", run_followup, after=("quality",)),
+    Step("alerts", send_alerts, after=("followup",)),
+    Step("data_docs", build_data_docs, after=("quality",), dated=False),
+    Step("bi_access", grant_bi_access, after=("transform",), dated=False),
+    Step("dbt_docs", generate_dbt_docs, after=("transform",)),
+)
+STEPS = {s.name: s for s in DAY}
+
+
+def run_day(settings: Settings, run_date: dt.date, until: str | None = None,
+            after_step: Callable[[str], None] | None = None, seconds: dict | None = None) -> dict:
+    """The day's steps in order, in this process, up to and including `until` (default: all).
+    `after_step(name)` is called after each one (tests redeliver files there); `seconds`, when
+    given, gets each step's duration. Returns each step's outcome by name."""
+    outcomes: dict = {}
+    for step in DAY:
+        t = time.perf_counter()
+        outcomes[step.name] = step.run(settings, run_date, outcomes)
+        if seconds is not None:
+            seconds[step.name] = time.perf_counter() - t
+        if after_step:
+            after_step(step.name)
+        if step.name == until:
+            break
+    return outcomes

@@ -9,25 +9,23 @@ import argparse
 import datetime as dt
 import json
 import logging
-import os
 
-from reports.common import REPO
+from core.settings import VAR, Settings
 from reports.produce import KINDS, produce
 
 
-def _local_defaults() -> None:
-    """Without WAREHOUSE_URL: the warehouse `make run` left under var/ (started if stopped),
-    with its hash key and outbox."""
-    if os.environ.get("WAREHOUSE_URL"):
-        return
+def _local_settings() -> Settings:
+    """The environment's settings; without WAREHOUSE_URL, the warehouse `make run` left under
+    var/ (started if stopped), with its hash key (the outbox's default is var/outbox)."""
+    settings = Settings.from_env(connection_id=None)
+    if settings.warehouse_url:
+        return settings
     from local import embedded_pg
 
-    var = REPO / "var"
-    os.environ["WAREHOUSE_URL"] = embedded_pg.start(var / "pg")
-    key = var / "pii_hash_key"
-    if not os.environ.get("PII_HASH_KEY") and key.exists():
-        os.environ["PII_HASH_KEY"] = key.read_text().strip()
-    os.environ.setdefault("OUTBOX_DIR", str(var / "outbox"))
+    key = VAR / "pii_hash_key"
+    return settings.replace(
+        warehouse_url=embedded_pg.start(VAR / "pg"),
+        pii_hash_key=settings.pii_hash_key or (key.read_text().strip() if key.exists() else None))
 
 
 def main(argv=None) -> None:
@@ -38,8 +36,7 @@ def main(argv=None) -> None:
     ap.add_argument("--no-rebuild", action="store_true", help="use the report marts as they are")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    _local_defaults()
-    print(json.dumps(produce(a.kind, a.date, rebuild=not a.no_rebuild), ensure_ascii=False, indent=1))
+    print(json.dumps(produce(a.kind, a.date, _local_settings(), rebuild=not a.no_rebuild), ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":

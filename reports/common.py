@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from pathlib import Path
@@ -13,7 +12,6 @@ from alerts.masking import mask_text
 from core.warehouse import dict_rows
 from core.xlsx import workbook_bytes
 
-REPO = Path(__file__).resolve().parent.parent
 FAMILIES = ("PAPER", "GRID", "MISS", "EXIT", "CONS", "ID", "FUND", "SALE", "FRESH")
 
 
@@ -86,15 +84,12 @@ def build_message(*, sender, to: list, subject: str, text: str, html_body: str,
     return msg
 
 
-def outbox_dir() -> Path:
-    return Path(os.environ.get("OUTBOX_DIR", REPO / "var" / "outbox"))
-
-
-def deliver(conn, msg: EmailMessage, *, key: str, run_date: dt.date, name: str, outbox: Path | None = None) -> str:
-    """The alerts' delivery: .eml in the outbox, SMTP when ALERT_SMTP_CONN_ID is set, never twice."""
+def deliver(conn, msg: EmailMessage, *, key: str, run_date: dt.date, name: str, settings) -> str:
+    """The alerts' delivery: .eml in Settings.outbox_dir, SMTP when smtp_conn_id is set, never twice."""
     from alerts import delivery
 
-    return delivery.deliver(conn, msg, key=key, run_date=run_date, outbox=Path(outbox or outbox_dir()), name=name)
+    return delivery.deliver(conn, msg, key=key, run_date=run_date, outbox=Path(settings.outbox_dir), name=name,
+                            settings=settings)
 
 
 def recipients_for(route, region_code: str):

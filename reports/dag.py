@@ -3,13 +3,13 @@ produce it (reports.produce). The DAG files in dags/ only name the kind, the cro
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from alerts.engineers import notify_engineers_on_failure
+from core.settings import Settings
 
 
 def report_dag(kind: str, *, dag_id: str, cron: str, description: str, doc_md: str | None):
@@ -24,7 +24,7 @@ def report_dag(kind: str, *, dag_id: str, cron: str, description: str, doc_md: s
                                   description="报告日期 YYYY-MM-DD；留空则按计划日期推算")},
         default_args={
             "owner": "data-platform",
-            "retries": int(os.environ.get("FPR_TASK_RETRIES", "2")),
+            "retries": Settings.from_env(connection_id=None).task_retries,   # parse time: no look-up
             "retry_delay": dt.timedelta(minutes=10),
             "on_failure_callback": notify_engineers_on_failure,
             "execution_timeout": dt.timedelta(hours=1),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-SEED = REPO / "dbt_project" / "seeds" / "feed_cadence.csv"
+from core.settings import REPO_ROOT
+
+SEED = REPO_ROOT / "dbt_project" / "seeds" / "feed_cadence.csv"
 CADENCES = ("daily", "weekly", "on_change")
 
 

@@ -11,7 +11,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import settings
 from expectations.catalog import load_rules
 from followup.deadlines import overdue_days
 from reports.backcheck import Candidate
@@ -45,10 +44,10 @@ def issues_of_town(conn, town: str) -> list[dict]:
                       "order by first_detected_on, rule_id, entity_id", (town,))
 
 
-def visit_list(conn, town: str, run_date: dt.date, outbox: Path | None = None) -> list[dict]:
+def visit_list(conn, town: str, run_date: dt.date, outbox: Path) -> list[dict]:
     """The households to visit: the town's checklist for run_date when followup wrote one,
     else from dq.issue. 整改不实 first, then most overdue, then most findings."""
-    out = households_from_checklist(conn, Path(outbox or settings.outbox_dir()), run_date, town)
+    out = households_from_checklist(conn, Path(outbox), run_date, town)
     if out is None:
         out = _visit_list_from_issues(conn, town, run_date)
     out.sort(key=lambda v: (not v["disputed"], -v["overdue_days"], -v["findings"], v["household_id"]))

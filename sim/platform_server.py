@@ -101,11 +101,34 @@ class Faults:
     seed: int = 0
 
 
+class _Packed(bytes):
+    """A record loaded from a data file, kept as its UTF-8 JSON text (a fraction of a dict's
+    memory: a city's platform fits) and decoded when served or read."""
+
+
+def _unpack(record: Any) -> Any:
+    return json.loads(record) if isinstance(record, _Packed) else record
+
+
 @dataclass(order=True)
 class _Entry:
     ts: dt.datetime
     rid: str
     record: Any = field(compare=False)
+    encoded: bytes | None = field(default=None, compare=False)   # the record as served
+
+    def json(self) -> bytes:
+        if self.encoded is None:   # not encodable when stored: fails here, as it is served
+            self.encoded = json.dumps(self.record, ensure_ascii=False).encode()
+        return self.encoded
+
+
+def _encoded(record: Any) -> bytes | None:
+    """The record's JSON, made when it is stored (as a platform keeps its records), or None."""
+    try:
+        return json.dumps(record, ensure_ascii=False).encode()
+    except (TypeError, ValueError, RecursionError, UnicodeEncodeError):
+        return None
 
 
 class PlatformState:
@@ -149,6 +172,7 @@ class PlatformState:
                     except json.JSONDecodeError as exc:
                         raise ValueError(f"{path}:{line_no}: not JSON: {exc}") from None
                     self._put(resource, record, loaded_at)
+            self._sorted_entries(resource)   # sorted once at start, not on the first request
             log.info("loaded %d %s", len(self._entries[resource]), resource)
 
     def reload(self) -> None:
@@ -167,13 +191,19 @@ class PlatformState:
             rid = f"~anon{self._anon:08d}"
         ts = (_parse_time(record.get("updated_at")) if isinstance(record, dict) else None) \
             or fallback_ts
-        self._entries[resource][rid] = _Entry(ts, rid, record)
+        encoded = _encoded(record)
+        if encoded is not None and isinstance(record, dict):
+            # kept only as its JSON text (a dict costs several times that: a city's platform fits)
+            encoded = _Packed(encoded)
+            record = encoded
+        self._entries[resource][rid] = _Entry(ts, rid, record, encoded)
         self._sorted[resource] = None
 
     def _sorted_entries(self, resource: str) -> list[_Entry]:
         entries = self._sorted[resource]
         if entries is None:
-            entries = self._sorted[resource] = sorted(self._entries[resource].values())
+            entries = self._sorted[resource] = sorted(self._entries[resource].values(),
+                                                      key=lambda e: (e.ts, e.rid))  # = _Entry order
         return entries
 
     def upsert(self, resource: str, record: Any, *, touch: bool = True) -> Any:
@@ -198,12 +228,12 @@ class PlatformState:
     def get(self, resource: str, key: str) -> Any:
         self._check_resource(resource)
         with self.lock:
-            return self._entries[resource][key].record
+            return _unpack(self._entries[resource][key].record)
 
     def records(self, resource: str) -> list[Any]:
         """Current records in serving order."""
         with self.lock:
-            return [e.record for e in self._sorted_entries(resource)]
+            return [_unpack(e.record) for e in self._sorted_entries(resource)]
 
     @staticmethod
     def _check_resource(resource: str) -> None:
@@ -270,6 +300,18 @@ class PlatformState:
     # -- listing ----------------------------------------------------------------------
     def list_page(self, resource: str, since: dt.datetime | None, page_size: int,
                   after: tuple[dt.datetime, str] | None) -> dict:
+        body, page = self._list_page(resource, since, page_size, after)
+        return {"items": [_unpack(e.record) for e in page], **body}
+
+    def list_page_json(self, resource: str, since: dt.datetime | None, page_size: int,
+                       after: tuple[dt.datetime, str] | None) -> bytes:
+        """list_page as the response body: the same bytes as json.dumps(list_page(...)), each
+        record encoded once and reused by every page that serves it again."""
+        body, page = self._list_page(resource, since, page_size, after)
+        rest = json.dumps(body, ensure_ascii=False).encode()
+        return b"".join((b'{"items": [', b", ".join([e.json() for e in page]), b"], ", rest[1:]))
+
+    def _list_page(self, resource, since, page_size, after) -> tuple[dict, list[_Entry]]:
         with self.lock:
             entries = self._sorted_entries(resource)
             start = 0 if since is None else bisect.bisect_left(entries, _Entry(since, "", None))
@@ -289,12 +331,11 @@ class PlatformState:
                 last = page[len(page) // 2 - 1]  # unstable cursor: half the page comes again
                 self.count("overlaps")
             return {
-                "items": [e.record for e in page],
                 "next_cursor": _encode_cursor(resource, last) if more and last else None,
                 "total": total,
                 # truncated to the second: rounding down keeps the watermark safe
                 "server_time": _fmt_time(self.now().replace(microsecond=0)),
-            }
+            }, page
 
 
 def _encode_cursor(resource: str, entry: _Entry) -> str:
@@ -329,8 +370,8 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + fmt, self.address_string(), *args)
 
     # -- responses --------------------------------------------------------------------
-    def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
+    def _send(self, status: int, body: dict | bytes, headers: dict | None = None) -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -414,7 +455,7 @@ class _Handler(BaseHTTPRequestHandler):
             since, page_size, after = self._params(resource, query)
         except ValueError as exc:
             return self._error(400, "invalid_parameter", str(exc))
-        self._send(200, self.state.list_page(resource, since, page_size, after))
+        self._send(200, self.state.list_page_json(resource, since, page_size, after))
 
     @staticmethod
     def _params(resource: str, query: dict[str, list[str]]):

@@ -1,12 +1,44 @@
 {# The latest version of every platform record: the API may deliver a record more than once
-   (changed while paging, or again in a later run); the later updated_at wins. #}
-{% macro latest_platform_records(resource) -%}
-    select record_id, updated_at, is_deleted, payload, load_batch_id
-    from (
-        select r.*,
-               row_number() over (partition by record_id
-                                  order by updated_at desc, load_batch_id desc) as version_rank
-        from {{ source('platform', resource) }} as r
-    ) ranked
-    where version_rank = 1
+   (changed while paging, or again in a later run); the later updated_at wins, then the later
+   batch. The loader keeps that version per key in raw.platform_<resource>_current within each
+   batch's transaction (ingest/platform/load.py), so staging reads one row per key instead of
+   ranking the whole append-only history every day (the history stays in source 'platform').
+
+   incremental=true (the big resources, materialized incremental on record_id): on an
+   incremental run only the records whose current version is not yet in the table are typed
+   again (delete+insert on record_id); platform_staging_post_hook drops the records that have
+   no current version any more. Staging does not depend on the run date (a backfill sees the
+   platform's current state, as the views did), so a backfill is served by the same table. #}
+{% macro latest_platform_records(resource, incremental=false) -%}
+    select c.record_id, c.updated_at, c.is_deleted, c.payload, c.load_batch_id
+    from {{ source('platform_current', resource) }} as c
+    {%- if incremental and is_incremental() %}
+    -- a table built by another model file or macro version is typed again in full (the same
+    -- as --full-refresh): its comment says which one built it
+    where (select obj_description(to_regclass('{{ this.include(database=false) }}'), 'pg_class'))
+          is distinct from '{{ platform_staging_comment() }}'
+       or not exists (
+           select from {{ this }} as t
+           where t.record_id = c.record_id and t.load_batch_id = c.load_batch_id
+             and t.updated_at = c.updated_at
+       )
+    {%- endif %}
+{%- endmacro %}
+
+{# Bump when a macro the typed platform staging uses (fw_to_hw, norm_id, ...) changes: every
+   incremental staging table is then typed again in full on its next run. #}
+{% macro platform_staging_version() -%}1{%- endmacro %}
+
+{# What the table's comment says once built: its model file's checksum and the version above,
+   so a changed model rewrites every row instead of mixing old and new typing. #}
+{% macro platform_staging_comment() -%}
+平台记录类型化结果（增量维护，每次只重算最新版本有变化的记录）；指纹 {{ (model.checksum.checksum if model is defined else '')[:16] }}-{{ platform_staging_version() }}
+{%- endmacro %}
+
+{% macro platform_staging_post_hook(resource) -%}
+    delete from {{ this }} as t
+    where not exists (
+        select from {{ source('platform_current', resource) }} as c where c.record_id = t.record_id
+    );
+    comment on table {{ this }} is '{{ platform_staging_comment() }}'
 {%- endmacro %}

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import json
 import logging
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+import msgspec
 import requests
 
 from core.settings import TZ
@@ -53,14 +56,66 @@ class PlatformProtocolError(PlatformError):
     """The response does not follow the contract."""
 
 
+class RawItems(Sequence):
+    """A page's items as the JSON bytes they arrived as (`raw`, msgspec.Raw slices of the
+    response `body`), read as Python values only when asked for one: the loader lands the
+    bytes themselves."""
+
+    __slots__ = ("raw", "body")
+
+    def __init__(self, raw: list, body: bytes = b""):
+        self.raw = raw
+        self.body = body
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [parse_item(r) for r in self.raw[i]]
+        return parse_item(self.raw[i])
+
+
+def parse_item(raw) -> Any:
+    """One item's bytes as Python values, as the whole page would have read (requests decodes
+    a body with errors="replace"; Python's json, unlike msgspec, also reads NaN)."""
+    return json.loads(bytes(raw).decode("utf-8", "replace"))
+
+
 @dataclass
 class Page:
     resource: str
     number: int            # 1-based
-    items: list[Any]
+    items: Sequence[Any]   # a list, or RawItems
     next_cursor: str | None
     total: int | None
     server_time: dt.datetime
+
+
+class _Listing(msgspec.Struct):
+    """A listing response with its items left as raw JSON (checked for syntax only)."""
+    items: list[msgspec.Raw]
+    next_cursor: Any = None
+    total: Any = None
+    server_time: Any = None
+    body: bytes = b""       # the response itself (not a field of it)
+
+
+_LISTING = msgspec.json.Decoder(_Listing)
+_UTF8 = {None, "utf-8", "utf8", "UTF-8", "UTF8"}
+
+
+def _listing_body(resp: requests.Response) -> Any:
+    """The listing body: a _Listing when it is UTF-8 JSON of that shape, else what
+    resp.json() reads (a ValueError when that is not JSON either)."""
+    if resp.encoding in _UTF8:
+        try:
+            listing = _LISTING.decode(resp.content)
+            listing.body = resp.content
+            return listing
+        except (msgspec.DecodeError, UnicodeDecodeError):   # NaN, another shape, ...
+            pass
+    return resp.json()
 
 
 def parse_time(value: Any) -> dt.datetime | None:
@@ -125,7 +180,7 @@ class PlatformClient:
         number, received, seen_cursors = 0, 0, set()
         started = time.monotonic()
         while True:
-            body = self._get_json(url, params)
+            body = self._get_json(url, params, _listing_body)
             number += 1
             page = self._page(resource, number, body)
             if number == 1:
@@ -150,7 +205,10 @@ class PlatformClient:
 
     @staticmethod
     def _page(resource: str, number: int, body: Any) -> Page:
-        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        if isinstance(body, _Listing):
+            body = {"items": RawItems(body.items, body.body), "next_cursor": body.next_cursor,
+                    "total": body.total, "server_time": body.server_time}
+        elif not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise PlatformProtocolError(f"平台 {resource} 第 {number} 页格式不符合接口约定：缺少 items 列表")
         server_time = parse_time(body.get("server_time"))
         if server_time is None:
@@ -162,7 +220,8 @@ class PlatformClient:
                     total if isinstance(total, int) else None, server_time)
 
     # -- HTTP with retries ------------------------------------------------------------
-    def _get_json(self, url: str, params: dict) -> Any:
+    def _get_json(self, url: str, params: dict,
+                  read: Callable[[requests.Response], Any] = requests.Response.json) -> Any:
         refreshed = False
         attempt = 0
         while True:
@@ -181,7 +240,7 @@ class PlatformClient:
                 continue
             self._raise_for_client_error(url, resp)
             try:
-                return resp.json()
+                return read(resp)
             except ValueError:  # a body cut short reads as bad JSON: transient
                 attempt = self._after_transient(url, attempt, None, "响应不是完整的 JSON")
 

@@ -19,12 +19,13 @@ from queue import Empty, Full, Queue
 from typing import Any, Iterable, Iterator
 
 import psycopg
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.pq import TransactionStatus
 
 from core import locks, schema
 from ingest.batches import open_batch
 
-from .client import PlatformClient, PlatformError, parse_time
+from .client import PlatformClient, PlatformError, RawItems, parse_item, parse_time
 from .fields import shown
 from .resources import RESOURCES, MissingKey, Resource, get_resource
 
@@ -35,6 +36,23 @@ COLUMNS = ("record_id", "updated_at", "is_deleted", "payload")
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 itself, not an escaped backslash + "u0000"
 
 TABLE_DDL = schema.ddl("raw_platform_resource")
+
+# The latest version of every record (the later updated_at, then the later batch), kept by the
+# loader in the batch's own transaction, so staging reads one row per key instead of ranking the
+# whole append-only history every day. It always equals ranking the history (CURRENT_FROM_HISTORY).
+CURRENT_DDL = schema.ddl("raw_platform_current")
+
+# the latest version in the history of each record named by `affected` (a query of record_id)
+CURRENT_FROM_HISTORY = """
+insert into {current} (record_id, updated_at, is_deleted, payload, load_batch_id)
+select distinct on (h.record_id) h.record_id, h.updated_at, h.is_deleted, h.payload, h.load_batch_id
+from {table} as h
+where h.record_id in ({affected})
+order by h.record_id, h.updated_at desc, h.load_batch_id desc
+on conflict (record_id) do update
+set updated_at = excluded.updated_at, is_deleted = excluded.is_deleted,
+    payload = excluded.payload, load_batch_id = excluded.load_batch_id
+"""
 
 
 class PlatformShortPull(PlatformError):
@@ -55,10 +73,50 @@ def ensure_platform_tables(conn: psycopg.Connection, resources: Iterable[str] | 
     schema.ensure_schema(conn, "raw")
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s)", (locks.SCHEMA,))
+        tables = []
         for name in resources or RESOURCES:
             res = get_resource(name)
             conn.execute(TABLE_DDL.format(table=res.table, name=f"platform_{res.name}",
                                           resource=res.name))
+            tables.append(res.table)
+            current = current_table(res)
+            if conn.execute("select to_regclass(%s) is null", (current,)).fetchone()[0]:
+                # new, or a warehouse from before the current tables: fill it from the history
+                conn.execute(CURRENT_DDL.format(current=current, resource=res.name))
+                conn.execute(CURRENT_FROM_HISTORY.format(
+                    current=current, table=res.table, affected=f"select record_id from {res.table}"))
+        # tables made before the foreign key was dropped (no DDL lock once migrated)
+        for table, constraint in conn.execute(
+                "select conrelid::regclass::text, conname from pg_constraint "
+                "where contype = 'f' and conrelid = any(%s::regclass[]) "
+                "and confrelid = 'raw.load_batch'::regclass", (tables,)).fetchall():
+            conn.execute(f'alter table {table} drop constraint "{constraint}"')
+
+
+def current_table(res: Resource) -> str:
+    """raw.platform_<resource>_current: the latest version of each record."""
+    return f"{res.table}_current"
+
+
+def _update_current(conn: psycopg.Connection, res: Resource, batch_id: int,
+                    superseded: list[int]) -> None:
+    """Bring the current table up to date with batch `batch_id` (its rows already in the
+    history) and with the rows of the `superseded` batches (already deleted from it): every
+    record either names is looked up again in the history (index on record_id, updated_at)."""
+    current = current_table(res)
+    if superseded:
+        # a version that left with its batch: the record falls back to its best remaining one,
+        # or disappears if the superseded batch was all it had
+        gone = [r[0] for r in conn.execute(
+            f"delete from {current} where load_batch_id = any(%s) returning record_id", (superseded,))]
+        if gone:
+            conn.execute(CURRENT_FROM_HISTORY.format(current=current, table=res.table,
+                                                     affected="select unnest(%(gone)s::text[])"),
+                         {"gone": gone})
+    conn.execute(CURRENT_FROM_HISTORY.format(
+        current=current, table=res.table,
+        affected="select record_id from " + res.table + " where load_batch_id = %(batch)s"),
+        {"batch": batch_id})
 
 
 def previous_watermark(conn: psycopg.Connection, resource: str, run_date: dt.date) -> dt.datetime | None:
@@ -236,40 +294,91 @@ def _prefetched(pages: Iterator[Any]) -> Iterator[Any]:
                 close()
 
 
+def _copy_special(data) -> bool:
+    """Whether JSON bytes need escaping as a field of COPY's text format (a tab or newline can
+    only be whitespace between tokens there, never inside a string)."""
+    return b"\\" in data or b"\t" in data or b"\n" in data or b"\r" in data
+
+
+def _copy_bytes(value: bytes) -> bytes:
+    if not _copy_special(value):
+        return value
+    return (value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n")
+            .replace(b"\r", b"\\r"))
+
+
 def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, write_rows,
-          bad) -> _Pulled:
-    """Page through a resource: each page's checked rows to write_rows(lines), as lines of
-    COPY text (record_id, updated_at, is_deleted, payload); rejects and field warnings to
-    `bad` (JSON lines). Each item is JSON-encoded once, for its payload."""
+          bad, prefix: str = "") -> _Pulled:
+    """Page through a resource: each page's checked rows to write_rows(data), as COPY text
+    (prefix, then record_id, updated_at, is_deleted, payload); rejects and field warnings to
+    `bad` (JSON lines).
+
+    An item that arrived as raw JSON and passes the resource's compiled validator (the
+    common case) lands as the bytes it came in: parsed once, by the validator, never
+    re-encoded. Any other item (a type problem, an unknown field, a \\u escape, which may
+    hide \\u0000 or a lone surrogate) is read into Python and takes the full checks."""
     pulled, seen = _Pulled(), set()
     write_bad = bad.write
+    fast = res.fast_check
     for page in _prefetched(client.iter_pages(res.name, since)):
         pulled.pages += 1
         if page.number == 1:
             pulled.watermark, pulled.total = page.server_time, page.total
-        lines = []
-        for item in page.items:
+        raws = page.items.raw if isinstance(page.items, RawItems) else None
+        # a page without a backslash, tab or newline (the common case) has no \\u escape
+        # and nothing to escape for COPY: its items need no look of their own
+        plain = raws is not None and not _copy_special(page.items.body)
+        rows, landed = [], 0
+        for item in (raws if raws is not None else page.items):
             pulled.position += 1
-            try:
-                record_id, updated_at, deleted, payload, warnings = _check_item(res, item)
-            except (MissingKey, ValueError) as exc:
-                write_bad(json.dumps(["r", pulled.position, _reject_text(item), str(exc)],
-                                     ensure_ascii=False) + "\n")
-                continue
-            for name, original, reason in warnings:
-                write_bad(json.dumps(["w", pulled.position, name, original, reason],
-                                     ensure_ascii=False) + "\n")
-            key = (record_id, updated_at)
+            checked = None
+            if raws is not None:
+                if not plain:   # bytes: fast() looks for \\u escapes
+                    item = bytes(item)
+                checked = fast(item)
+                if checked is None:
+                    item = parse_item(item)
+            if checked is not None:
+                record_id, updated_at, stamp, deleted = checked
+                key = (record_id, updated_at)
+                if not plain:
+                    record_id, item = _copy_text(record_id), _copy_bytes(item)
+                rows += (f"{prefix}{record_id}\t{stamp}\t{'t' if deleted else 'f'}\t".encode(),
+                         item, b"\n")
+            else:
+                try:
+                    record_id, updated_at, deleted, payload, warnings = _check_item(res, item)
+                except (MissingKey, ValueError) as exc:
+                    write_bad(json.dumps(["r", pulled.position, _reject_text(item), str(exc)],
+                                         ensure_ascii=False) + "\n")
+                    continue
+                for name, original, reason in warnings:
+                    write_bad(json.dumps(["w", pulled.position, name, original, reason],
+                                         ensure_ascii=False) + "\n")
+                key = (record_id, updated_at)
+                rows.append(f"{prefix}{_copy_text(record_id)}\t{updated_at.isoformat()}\t"
+                            f"{'t' if deleted else 'f'}\t{_copy_text(payload)}\n".encode())
+            landed += 1
             if key in seen:
                 pulled.duplicates += 1
             else:
                 seen.add(key)
-            lines.append(f"{_copy_text(record_id)}\t{updated_at.isoformat()}\t"
-                         f"{'t' if deleted else 'f'}\t{_copy_text(payload)}\n")
-        if lines:
-            write_rows(lines)
-            pulled.loaded += len(lines)
+        if rows:
+            write_rows(b"".join(rows))
+            pulled.loaded += landed
     return pulled
+
+
+class _CopyWriter(QueuedLibpqWriter):
+    """COPY data sent by a thread of its own, so the next page is checked while the database
+    takes this one; at most _COPY_QUEUE blocks (128 KiB each) wait, which bounds memory."""
+
+    def __init__(self, cursor):
+        super().__init__(cursor)
+        self._queue = Queue(_COPY_QUEUE)
+
+
+_COPY_QUEUE = 16
 
 
 SHORT_PULL_RETRIES = 2   # pulls repeated when fewer items than `total` arrived
@@ -297,9 +406,9 @@ def _pull_complete(conn, batch, client: PlatformClient, res: Resource, since: dt
         bad.truncate()
         try:
             with conn.transaction():
-                with conn.cursor().copy(statement) as cp:
-                    pull = _pull(client, res, since,
-                                 lambda lines: cp.write(prefix + prefix.join(lines)), bad)
+                cur = conn.cursor()
+                with cur.copy(statement, writer=_CopyWriter(cur)) as cp:
+                    pull = _pull(client, res, since, cp.write, bad, prefix)
                 if _short(pull):
                     raise _ShortAttempt
         except _ShortAttempt:
@@ -361,6 +470,7 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
             )]
             if superseded:
                 conn.execute(f"delete from {res.table} where load_batch_id = any(%s)", (superseded,))
+            _update_current(conn, res, batch.batch_id, superseded)
             notes = [f"updated_since={since.isoformat() if since else '全量'}", f"页数 {pages}"]
             if duplicates:
                 notes.append(f"重复条目 {duplicates} 条（同一主键与 updated_at），原样落地，staging 只取一条")

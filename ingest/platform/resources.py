@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .fields import Field, FieldType, compile_checks, field_errors, field_problems
+from .fields import Field, FieldType, compile_checks, compile_fast, field_errors, field_problems
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class Resource:
         if loose:
             raise ValueError(f"{self.name}: key fields {loose} must be listed as required")
         object.__setattr__(self, "_checks", compile_checks(self.fields))
+        # raw item JSON -> (record_id, updated_at text, is_deleted), or None: see compile_fast
+        object.__setattr__(self, "fast_check", compile_fast(self.fields, self.key))
 
     def field_errors(self, item: dict[str, Any]) -> list[str]:
         """Reasons (Chinese) why the item's fields break the contract; [] if none."""

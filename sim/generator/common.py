@@ -41,17 +41,20 @@ class Ctx:
     clean: bool
     policy: dict
     days: int = 5           # daily landing files R-days+1..R; older rows go to one file dated R-days
+    county: str = COUNTY    # this county's code and name (a city is generated one county after another)
+    county_name: str = COUNTY_NAME
+    index: int = 0          # 0: the first county, whose random streams are the single-county ones
     fake: Faker = field(init=False)
     counters: dict = field(default_factory=dict)
     plants: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.fake = Faker("zh_CN")
-        self.fake.seed_instance(self.seed)
+        self.fake.seed_instance(self.seed if self.index == 0 else f"{self.seed}:{self.county}")
 
     def rng(self, name: str) -> random.Random:
         # string seeds are hashed deterministically (not affected by PYTHONHASHSEED)
-        return random.Random(f"{self.seed}:{name}")
+        return random.Random(f"{self.seed}:{name}" if self.index == 0 else f"{self.seed}:{self.county}:{name}")
 
     def next_id(self, kind: str) -> int:
         self.counters[kind] = self.counters.get(kind, 0) + 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 from datetime import date, timedelta
 
-from .common import COUNTY, Ctx
+from .common import Ctx
 
 OTHER_COUNTY = "341226"  # the provincial export also carries a neighbouring county's projects
 CATS = ["产业发展", "就业", "乡村建设", "巩固三保障", "搬迁后扶", "项目管理费", "其他"]
@@ -13,8 +13,8 @@ PRODUCTS = [("阜南柳编", "工艺品"), ("黄岗粉丝", "粮油"), ("王家�
             ("土鸡蛋", "禽蛋"), ("麻鸭", "禽肉"), ("红薯粉条", "粮油"), ("菊花茶", "茶叶"), ("黄桃罐头", "水果")]
 
 
-def _uscc(rng) -> str:
-    return "91" + COUNTY + "".join(rng.choice(string.digits + "ABCDEFGHJKLMNPQRTUWXY") for _ in range(10))
+def _uscc(rng, county: str) -> str:
+    return "91" + county + "".join(rng.choice(string.digits + "ABCDEFGHJKLMNPQRTUWXY") for _ in range(10))
 
 
 class Funds:
@@ -23,6 +23,10 @@ class Funds:
         self.rng = ctx.rng("funds")
         self.projects: list[dict] = []
         self.n_proj = 0
+        self.home = ctx.county
+        # the first county's export also carries the neighbour's projects (the others do not,
+        # so that project numbers stay unique across a city)
+        self.counties = (self.home, OTHER_COUNTY) if ctx.index == 0 else (self.home,)
 
     def project(self, county: str, year: int, cat: str, amount: float, approved_on: date) -> dict:
         rng = self.rng
@@ -46,7 +50,7 @@ class Funds:
         years = [y for y in (R.year - 2, R.year - 1, R.year)]
         k = max(6, ctx.households // 600)
         hist = ctx.day(ctx.days)
-        for county in (COUNTY, OTHER_COUNTY):
+        for county in self.counties:
             for y in years:
                 lo, hi = date(y, 1, 10), min(date(y, 11, 30), hist)
                 for _ in range(k):
@@ -56,8 +60,8 @@ class Funds:
                                                            amount=round(rng.uniform(500, 5000), 2)), ctx.rand_date(rng, lo, hi))
         for back in range(5):  # new approvals and allocations on each daily file
             d = ctx.day(back)
-            self.project(COUNTY, R.year, "产业发展", rng.uniform(20, 80), d)
-            self.feeds.add("fund_allocation", dict(doc=f"阜财农〔{R.year}〕{300 + back}号", level="县级", year=R.year, county=COUNTY,
+            self.project(self.home, R.year, "产业发展", rng.uniform(20, 80), d)
+            self.feeds.add("fund_allocation", dict(doc=f"阜财农〔{R.year}〕{300 + back}号", level="县级", year=R.year, county=self.home,
                                                    amount=round(rng.uniform(50, 300), 2)), d)
         self.balance()
         # payments: <= 90% of the approved amount, never before approval
@@ -72,7 +76,7 @@ class Funds:
         for back in range(5):
             self.pay(rng.choice(paid_old), ctx.day(back), rng.uniform(1000, 5000))
         # a project revised upward later: payments exceed the first approval, not the latest (a decoy)
-        p = next(p for p in paid_old if p["county"] == COUNTY)
+        p = next(p for p in paid_old if p["county"] == self.home)
         rev = dict(p, approved=round(p["approved"] * 2, 2))
         self.feeds.add("fund_project", rev, ctx.day(2))
         self.pay(p, ctx.day(3), p["approved"] * 10000 * 0.5)
@@ -84,7 +88,7 @@ class Funds:
 
     def balance(self) -> None:
         """Clean data keeps the industry share of every county-year at >= 55%."""
-        for county in (COUNTY, OTHER_COUNTY):
+        for county in self.counties:
             for y in {p["year"] for p in self.projects}:
                 ps = [p for p in self.projects if p["county"] == county and p["year"] == y]
                 tot = sum(p["approved"] for p in ps)
@@ -100,9 +104,9 @@ class Funds:
     def beneficiaries(self) -> None:
         ctx, rng = self.ctx, self.rng
         elig = self.eligible_households()
-        self.to_hh = [p for p in self.projects if p["to_hh"] == "是" and p["county"] == COUNTY]
+        self.to_hh = [p for p in self.projects if p["to_hh"] == "是" and p["county"] == self.home]
         if not self.to_hh:
-            p = next(p for p in self.projects if p["county"] == COUNTY and p["cat"] == "产业发展")
+            p = next(p for p in self.projects if p["county"] == self.home and p["cat"] == "产业发展")
             p["to_hh"], p["asset"] = "是", "到户类"
             self.to_hh = [p]
         measures_by_h = {}
@@ -127,7 +131,7 @@ class Funds:
         self.suppliers, self.products = [], []
         for i in range(max(15, ctx.households // 300)):
             d = ctx.day(rng.randint(400, 1500)) if i >= 5 else ctx.day(i)  # the first five arrive on the daily files
-            s = dict(code=_uscc(rng), sname=ctx.fake.company(), county=COUNTY, is832=rng.choice(["是", "否"]),
+            s = dict(code=_uscc(rng, self.home), sname=ctx.fake.company(), county=self.home, is832=rng.choice(["是", "否"]),
                      kind=rng.choice(["企业", "合作社", "家庭农场", "个体户"]))
             self.feeds.add("consumption_supplier", s, d)
             self.suppliers.append((s, d))
@@ -148,7 +152,7 @@ class Funds:
         name, cat = rng.choice(PRODUCTS)
         pr = dict(cert=f"RD{granted:%Y}{self.ctx.next_id('cert'):05d}", product=name, category=cat, supplier=supplier,
                   org="安徽省农业农村厅", granted=granted, expires=date(granted.year + years, granted.month, min(granted.day, 28)),
-                  county=COUNTY, value=round(rng.uniform(5, 300), 2))
+                  county=self.home, value=round(rng.uniform(5, 300), 2))
         self.feeds.add("consumption_product", pr)
         self.products.append(pr)
         return pr
@@ -163,12 +167,14 @@ class Funds:
     def plant(self) -> None:
         ctx, rng, R = self.ctx, self.rng, self.ctx.run_date
         # FUND-01: swamp the industry share with big village-construction projects
-        for county, y in ((COUNTY, R.year - 2), (OTHER_COUNTY, R.year - 1), (OTHER_COUNTY, R.year)):
+        for county, y in ((self.home, R.year - 2), (OTHER_COUNTY, R.year - 1), (OTHER_COUNTY, R.year)):
+            if county not in self.counties:
+                continue
             ps = [p for p in self.projects if p["county"] == county and p["year"] == y]
             tot = sum(p["approved"] for p in ps)
             self.project(county, y, "乡村建设", tot * 1.0, ctx.rand_date(rng, date(y, 2, 1), min(date(y, 10, 1), ctx.day(20))))
             ctx.plant("FUND-01", f"{county}:{y}", "industry share ~30%")
-        paid = [p for p in self.projects if p["approved_on"] <= ctx.day(40) and p["pid"] != self.revised and p["county"] == COUNTY]
+        paid = [p for p in self.projects if p["approved_on"] <= ctx.day(40) and p["pid"] != self.revised and p["county"] == self.home]
         picks = rng.sample(paid, 6)
         for p in picks[:3]:  # FUND-02: an extra payment pushes the total to ~130% of approval
             already = sum(r["amount"] for r in self.feeds.rows["fund_payment"] if r["pid"] == p["pid"])
@@ -184,7 +190,7 @@ class Funds:
                            min(R, p["approved_on"] + timedelta(days=25)))
             ctx.plant("FUND-04", p["pid"], f"beneficiary {h['household_id']} is 一般农户, never monitored")
         if len(self.to_hh) < 3:  # make more household-level projects so FUND-04 gets three
-            for p in [p for p in self.projects if p["county"] == COUNTY and p["to_hh"] == "否" and p["cat"] == "产业发展" and p["pid"] != self.revised][: 3 - len(self.to_hh)]:
+            for p in [p for p in self.projects if p["county"] == self.home and p["to_hh"] == "否" and p["cat"] == "产业发展" and p["pid"] != self.revised][: 3 - len(self.to_hh)]:
                 p["to_hh"], p["asset"] = "是", "到户类"
                 h = bad[-1 - len(ctx.plants["FUND-04"])]
                 self.feeds.add("project_beneficiary", dict(pid=p["pid"], hid=h["household_id"], way="到户补助", amount=1200.0),
@@ -205,5 +211,5 @@ class Funds:
             sl = self.sale(f"RD{R.year - 1}9{i:04d}", ctx.day(rng.randint(10, 200)))
             ctx.plant("SALE-02", sl["sale"], "certificate not in product list")
         for _ in range(3):  # SALE-03: products of unregistered suppliers
-            pr = self.new_product(_uscc(rng), ctx.day(rng.randint(60, 400)), 3)
+            pr = self.new_product(_uscc(rng, self.home), ctx.day(rng.randint(60, 400)), 3)
             ctx.plant("SALE-03", pr["cert"], "supplier not in supplier list")

@@ -126,8 +126,9 @@ def _fixed_xlsx(wb: Workbook) -> bytes:
 
 
 class Renderer:
-    def __init__(self, ctx: Ctx, out: Path):
-        self.ctx, self.out = ctx, out
+    def __init__(self, ctx: Ctx, out: Path, keep_rows: bool = True):
+        """`keep_rows=False`: the delivered list keeps only counts of the readable rows (`rows_good`)."""
+        self.ctx, self.out, self.keep_rows = ctx, out, keep_rows
         self.delivered: list[dict] = []   # one per file: folder, date, tree, name, rows[(line, row)]
         self.rejects: list[tuple] = []
         self.cases: dict[str, list[str]] = {}
@@ -283,6 +284,6 @@ class Renderer:
         self.file_rows[rel] = len(out_rows)
         # a truncated file cannot be trusted: the loader refuses it whole (CONTRACT §4, issue 3)
         refused = bool(spec.truncate and data)
-        self.delivered.append(dict(folder=folder, date=fdate, tree=tree, name=name, rows=good,
-                                   refused=refused, rows_in=len(out_rows)))
+        self.delivered.append(dict(folder=folder, date=fdate, tree=tree, name=name, rows=good if self.keep_rows else None,
+                                   rows_good=len(good), refused=refused, rows_in=len(out_rows)))
         return blob

@@ -13,7 +13,8 @@ _EDU = ["文盲或半文盲", "小学", "初中", "高中", "中专", "大专及
 class IdPool:
     """Unique ID numbers: per birth date a sequence with the right gender parity."""
 
-    def __init__(self):
+    def __init__(self, region: str = COUNTY):
+        self.region = region
         self.used: set[str] = set()
         self.seq: dict[date, int] = {}
 
@@ -22,7 +23,7 @@ class IdPool:
         while True:
             k += 1
             s = 2 * k - 1 if gender == "男" else 2 * k  # odd = male
-            idn = make_id(COUNTY, birth, s % 1000)
+            idn = make_id(self.region, birth, s % 1000)
             if idn not in self.used:
                 self.seq[birth] = k
                 self.used.add(idn)

@@ -204,7 +204,7 @@ class Planter:
         # GRID-04: no grid, a grid that does not exist, a deleted grid
         hs = self.free_households(3)
         hs[0]["grid_id"] = hs[1]["grid_id"] = None
-        hs[2]["grid_id"] = "G341225999999"
+        hs[2]["grid_id"] = f"G{ctx.county}999999"
         for h in hs:
             ctx.plant("GRID-04", h["household_id"])
         g = next(g for g in W["grids"] if g["grid_id"] == gdel)

@@ -1,7 +1,7 @@
 """County -> towns -> villages (12-digit codes), natural villages, and the grids cut from villages."""
 from __future__ import annotations
 
-from .common import COUNTY, COUNTY_NAME, Ctx
+from .common import Ctx
 
 _SYL = list("安宝城大东丰福高光和洪黄会集建金老李刘龙鹿马庙南宁平桥三沙山石双太唐田王新杨永于张赵中朱洼郢岗")
 _NAT = ["庄", "郢", "湾", "集", "楼", "台", "岗", "圩", "店", "营"]
@@ -14,7 +14,8 @@ def build_regions(ctx: Ctx) -> tuple[list[dict], list[dict]]:
     n = ctx.households
     towns = max(2, min(15, round(n / 1333)))
     vpt = max(2, min(20, round(n / towns / 90)))
-    regions = [dict(code=COUNTY, name=COUNTY_NAME, level="county", parent_code=None, lat=None, lon=None)]
+    county = ctx.county
+    regions = [dict(code=county, name=ctx.county_name, level="county", parent_code=None, lat=None, lon=None)]
     villages = []
     used = set()
 
@@ -26,8 +27,8 @@ def build_regions(ctx: Ctx) -> tuple[list[dict], list[dict]]:
                 return s
 
     for t in range(towns):
-        tcode = f"{COUNTY}{100 + t + 1:03d}"
-        regions.append(dict(code=tcode, name=name(2) + ("镇" if t % 3 else "乡"), level="town", parent_code=COUNTY, lat=None, lon=None))
+        tcode = f"{county}{100 + t + 1:03d}"
+        regions.append(dict(code=tcode, name=name(2) + ("镇" if t % 3 else "乡"), level="town", parent_code=county, lat=None, lon=None))
         for v in range(vpt):
             vcode = f"{tcode}{200 + v + 1:03d}"
             lat = round(CENTER[0] + rng.uniform(-0.25, 0.25), 6)

@@ -53,7 +53,8 @@ def effective_feeds(delivered: list[dict], R: date) -> dict[str, list[dict]]:
     return out
 
 
-def compute(P: dict[str, list[dict]], delivered: list[dict], R: date, pol: dict) -> set[tuple[str, str]]:
+def compute(P: dict[str, list[dict]], delivered: list[dict], R: date, pol: dict, fresh: bool = True) -> set[tuple[str, str]]:
+    """`fresh=False`: leave out FRESH-* (they read whole files; a county's share cannot tell)."""
     out: set[tuple[str, str]] = set()
     flag = lambda rule, e: out.add((rule, e))
     F = effective_feeds(delivered, R)
@@ -304,14 +305,16 @@ def compute(P: dict[str, list[dict]], delivered: list[dict], R: date, pol: dict)
         elif r["date"] > prod[c]["expires"] or r["date"] < prod[c]["granted"]:
             flag("SALE-01", r["sale"])
 
-    # ---------------- FRESH
-    have = {(f["folder"], f["date"]) for f in delivered}
-    for folder in DEPT_FOLDERS:   # the daily department feeds only (DOMAIN: FRESH-01)
-        if (folder, R) not in have:
-            flag("FRESH-01", folder)
-    for e in fresh02(delivered, R):
-        flag("FRESH-02", e)
+    if fresh:
+        out |= fresh_truth(delivered, R)
     return out
+
+
+def fresh_truth(delivered: list[dict], R: date) -> set[tuple[str, str]]:
+    """FRESH-01 (no daily department file dated the run date) and FRESH-02 over the delivered files."""
+    have = {(f["folder"], f["date"]) for f in delivered}
+    out = {("FRESH-01", folder) for folder in DEPT_FOLDERS if (folder, R) not in have}  # DOMAIN: daily feeds only
+    return out | {("FRESH-02", e) for e in fresh02(delivered, R)}
 
 
 def fresh02(delivered: list[dict], R: date) -> set[str]:
@@ -331,7 +334,7 @@ def fresh02(delivered: list[dict], R: date) -> set[str]:
         if len(sizes) >= 5:
             mid = len(sizes) // 2
             median = sizes[mid] if len(sizes) % 2 else (sizes[mid - 1] + sizes[mid]) / 2
-        rejected = f["rows_in"] - len(f["rows"])
+        rejected = f["rows_in"] - (len(f["rows"]) if f["rows"] is not None else f["rows_good"])
         if (median is not None and f["rows_in"] < median / 2) or (f["rows_in"] and rejected > 0.2 * f["rows_in"]):
             out.add(f["name"])
     return out

@@ -22,6 +22,7 @@ from alertdata import (
 )
 
 from alerts.send import AlertDeliveryFailed, send_digests
+from core.settings import Settings
 
 COUNT = re.compile(r"未解决 (\d+) 条，新增 (\d+) 条，已解决 (\d+) 条")
 
@@ -48,7 +49,7 @@ def html_of(msg) -> str:
 
 
 def test_digests_routed_counted_masked_escaped(db, routing_file, smtp_server, tmp_path):
-    result = send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+    result = send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))
     results = result["digests"]
     assert result["ok"] and result["failures"] == [] and result["cards"] == []
 
@@ -105,16 +106,16 @@ def test_digests_routed_counted_masked_escaped(db, routing_file, smtp_server, tm
 
 
 def test_same_run_twice_sends_once(db, routing_file, smtp_server, tmp_path):
-    send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+    send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))
     assert len(smtp_server.messages) == 3
-    again = send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+    again = send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))
     assert len(smtp_server.messages) == 3
     assert {r["status"] for r in again["digests"]} <= {"skipped", "unchanged"}
     assert db.execute("select count(*) from dq.alert_delivery").fetchone()[0] == 3
 
 
 def test_since_last_digest_and_nothing_changed(db, routing_file, smtp_server, tmp_path):
-    send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+    send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))
     day2 = RUN_DATE + dt.timedelta(days=1)
     # day 2: V002 (town 101) resolved, a new issue in town 102, nothing changes for the fallback
     db.execute("update dq.issue set status='resolved', resolved_on=%s where entity_id='V002'", (day2,))
@@ -122,7 +123,7 @@ def test_since_last_digest_and_nothing_changed(db, routing_file, smtp_server, tm
                       "定位离农户住房超过1公里", 0, "open", None), run_date=day2)
     db.commit()
     smtp_server.messages.clear()
-    res = {r["recipient"]: r for r in send_digests(db, day2, tmp_path / "outbox", routing_file)["digests"]}
+    res = {r["recipient"]: r for r in send_digests(db, day2, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))["digests"]}
     assert res[FALLBACK]["status"] == "unchanged"
     assert (res[COUNTY_SUP]["new"], res[COUNTY_SUP]["resolved"]) == (1, 1)
     assert (res[TOWN_SUP]["new"], res[TOWN_SUP]["resolved"]) == (0, 1)
@@ -134,12 +135,12 @@ def test_since_last_digest_and_nothing_changed(db, routing_file, smtp_server, tm
     # day 3: nothing changed anywhere -> no mail; with always_send -> everyone gets one
     day3 = day2 + dt.timedelta(days=1)
     smtp_server.messages.clear()
-    assert {r["status"] for r in send_digests(db, day3, tmp_path / "outbox", routing_file)["digests"]} == {"unchanged"}
+    assert {r["status"] for r in send_digests(db, day3, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))["digests"]} == {"unchanged"}
     assert not smtp_server.messages
     routing_file.write_text(routing_file.read_text(encoding="utf-8").replace("always_send: false\nfallback",
                                                                            "always_send: true\nfallback"),
                             encoding="utf-8")
-    send_digests(db, day3, tmp_path / "outbox", routing_file)
+    send_digests(db, day3, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))
     assert sorted(r for m in smtp_server.messages for r in m.rcpt_tos) == sorted([COUNTY_SUP, FALLBACK])
     # the town entry says always_send: false for itself
 
@@ -149,7 +150,7 @@ def test_failed_send_is_retried_kept_and_reported(db, routing_file, smtp_server,
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_TEST", f"smtp://u:p@127.0.0.1:{dead}?disable_ssl=true&disable_tls=true"
                                                  "&timeout=2&retry_limit=0")
     with pytest.raises(AlertDeliveryFailed, match="发件箱") as err:
-        send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+        send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))
     assert not err.value.result["ok"] and len(err.value.result["failures"]) == 3
     assert {f["channel"] for f in err.value.result["failures"]} == {"email"}
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 3          # nothing lost
@@ -158,13 +159,13 @@ def test_failed_send_is_retried_kept_and_reported(db, routing_file, smtp_server,
     # the server is back (the task's retry): every digest goes out, once
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_TEST", f"smtp://{SMTP_USER}:s3cret-pw@127.0.0.1:{smtp_server.port}"
                                                  "?disable_ssl=true&ssl_context=none&timeout=10&retry_limit=0")
-    results = send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)["digests"]
+    results = send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))["digests"]
     assert {r["status"] for r in results} == {"smtp"} and len(smtp_server.messages) == 3
 
 
 def test_outbox_is_the_default(db, routing_file, tmp_path, monkeypatch):
     monkeypatch.delenv("ALERT_SMTP_CONN_ID", raising=False)
-    results = send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)["digests"]
+    results = send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))["digests"]
     assert {r["status"] for r in results} == {"outbox"}
     emls = list((tmp_path / "outbox").glob("*.eml"))
     assert len(emls) == 3

@@ -17,6 +17,7 @@ from robotserver import (
 from alerts import robots, routing
 from alerts.collect import collect
 from alerts.send import AlertDeliveryFailed, send_digests
+from core.settings import Settings
 
 ROUTING_ROBOTS = ROUTING.replace('''  "341225101":
     always_send: false
@@ -54,7 +55,7 @@ def _town_counts(db, town: str) -> tuple[int, int]:
 def test_cards_delivered_signed_pii_free_and_failure_reported(db, robot_env, routing_file, tmp_path):
     server = robot_env
     with pytest.raises(AlertDeliveryFailed) as err:
-        send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+        send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))
     result = err.value.result
 
     # every e-mail went out; every card but the broken robot's went out (the flaky one after a retry)
@@ -91,12 +92,12 @@ def test_cards_delivered_signed_pii_free_and_failure_reported(db, robot_env, rou
 def test_cards_sent_once_and_permanent_errors_not_retried(db, robot_env, routing_file, tmp_path, monkeypatch):
     server = robot_env
     with pytest.raises(AlertDeliveryFailed):
-        send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+        send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))
     accepted = len(server.accepted)
     assert accepted == 3
     # the task's retry (or another Celery host): what was posted is not posted again
     with pytest.raises(AlertDeliveryFailed) as err:
-        send_digests(db, RUN_DATE, tmp_path / "other-host", routing_file)
+        send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "other-host", routing_file=routing_file))
     assert len(server.accepted) == accepted
     assert {c["robot"]: c["status"] for c in err.value.result["cards"]}["wecom:FPR_TEST_WECOM_TOWN"] == "skipped"
     assert [f["target"] for f in err.value.result["failures"]] == ["wecom:FPR_TEST_WECOM_BROKEN"]
@@ -108,7 +109,7 @@ def test_cards_sent_once_and_permanent_errors_not_retried(db, robot_env, routing
     db.execute("delete from dq.alert_delivery where channel = 'dingtalk'")
     db.commit()
     with pytest.raises(AlertDeliveryFailed) as err:
-        send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+        send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))
     failed = {f["target"]: f["error"] for f in err.value.result["failures"]}
     assert "310000" in failed["dingtalk:FPR_TEST_DINGTALK_TOWN"] and "SEC-wrong" not in str(failed)
     assert server.refused.count(("dingtalk", "sign")) == 1
@@ -116,7 +117,7 @@ def test_cards_sent_once_and_permanent_errors_not_retried(db, robot_env, routing
     # a missing secret variable is a failure too, named by the variable, not a crash
     monkeypatch.delenv("FPR_TEST_DINGTALK_SECRET")
     with pytest.raises(AlertDeliveryFailed) as err:
-        send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+        send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))
     assert any("FPR_TEST_DINGTALK_SECRET" in f["error"] for f in err.value.result["failures"])
 
 

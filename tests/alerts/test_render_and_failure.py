@@ -83,6 +83,7 @@ def _context(exc: BaseException) -> dict:
 
 def test_broken_source_emails_the_engineers(fresh_db_url, routing_file, smtp_server, tmp_path, monkeypatch):
     from alerts import engineers as notify
+    from core.settings import Settings
     from pipeline import steps
 
     # break the platform source on purpose: the real step refuses to run without its endpoint
@@ -91,7 +92,7 @@ def test_broken_source_emails_the_engineers(fresh_db_url, routing_file, smtp_ser
     for var in ("PLATFORM_BASE_URL", "PLATFORM_CLIENT_ID", "PLATFORM_CLIENT_SECRET"):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(RuntimeError) as err:
-        steps.ingest_platform(RUN_DATE)
+        steps.ingest_platform(Settings.from_env(), RUN_DATE)
     # an error text that also carries a credential and personal data must not leak them
     exc = err.value
     exc.add_note(f"连接 postgresql://fpr:{SMTP_PASSWORD}@db:5432/warehouse 时出错；行数据 341225199001011234")

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from alerts import routing
 from alerts.send import AlertDeliveryFailed, send_digests
+from core.settings import Settings
 
 BAD_ADDRESS = "乡镇负责人 <no address>"
 ROUTING_WITH_BAD = ROUTING.replace('''engineers:''', f'''  "341225102":
@@ -46,7 +47,7 @@ def test_line_break_bad_address_and_refusal_cost_only_that_recipient(db, routing
     send_log.addHandler(handler)
     try:
         with pytest.raises(AlertDeliveryFailed) as err:
-            send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+            send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))
     finally:
         send_log.removeHandler(handler)
     result = err.value.result
@@ -95,7 +96,7 @@ def test_twelve_digit_region_codes_give_names(db, routing_file, tmp_path, monkey
     # the town written as its 12-digit code in the routing file too
     routing_file.write_text(ROUTING.replace('"341225101":', '"341225101000":'), encoding="utf-8")
 
-    result = send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+    result = send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))
     subjects = {r["recipient"]: r["subject"] for r in result["digests"]}
     assert "阜南县" in subjects[COUNTY_SUP] and "341225 " not in subjects[COUNTY_SUP]
     assert "甲镇" in subjects[TOWN_SUP] and "341225101" not in subjects[TOWN_SUP]
@@ -133,7 +134,7 @@ def test_send_once_whichever_host_sends(db, routing_file, smtp_server, tmp_path,
     """Host A sends; host B (its own outbox, its own GX site on its own disk, its own idea of the
     served URL) runs the same day and sends nothing: the record is dq.alert_delivery."""
     monkeypatch.setenv("DATA_DOCS_BASE_URL", "https://dq.example.gov.cn/data_docs/")
-    a = send_digests(db, RUN_DATE, tmp_path / "host-a", routing_file)
+    a = send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "host-a", routing_file=routing_file))
     assert {r["status"] for r in a["digests"]} == {"smtp"} and len(smtp_server.messages) == 3
     for m in smtp_server.messages:
         html = m.msg.get_body(("html",)).get_content()
@@ -145,7 +146,7 @@ def test_send_once_whichever_host_sends(db, routing_file, smtp_server, tmp_path,
                (RUN_DATE,))
     db.commit()
     monkeypatch.setenv("DATA_DOCS_BASE_URL", "http://10.0.0.2:8081/")
-    b = send_digests(db, RUN_DATE, tmp_path / "host-b", routing_file)
+    b = send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "host-b", routing_file=routing_file))
     assert {r["status"] for r in b["digests"]} == {"skipped"}
     assert len(smtp_server.messages) == 3 and not list((tmp_path / "host-b").glob("*.eml"))
     assert db.execute("select count(*) from dq.alert_delivery").fetchone()[0] == 3
@@ -154,7 +155,7 @@ def test_send_once_whichever_host_sends(db, routing_file, smtp_server, tmp_path,
 def test_no_served_docs_means_no_link(db, routing_file, tmp_path, monkeypatch):
     monkeypatch.delenv("ALERT_SMTP_CONN_ID", raising=False)
     monkeypatch.delenv("DATA_DOCS_BASE_URL", raising=False)
-    send_digests(db, RUN_DATE, tmp_path / "outbox", routing_file)
+    send_digests(db, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / "outbox", routing_file=routing_file))
     for p in (tmp_path / "outbox").glob("*.eml"):
         msg = email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
         html = msg.get_body(("html",)).get_content()
@@ -178,7 +179,7 @@ def test_two_hosts_at_once_send_each_digest_once(db, fresh_db_url, routing_file,
     def host(name: str) -> None:
         try:
             with psycopg.connect(fresh_db_url, autocommit=True) as conn:   # as pipeline.steps connects
-                results[name] = send_digests(conn, RUN_DATE, tmp_path / name, routing_file)
+                results[name] = send_digests(conn, RUN_DATE, Settings.from_env(connection_id=None).replace(outbox_dir=tmp_path / name, routing_file=routing_file))
         except Exception as exc:  # noqa: BLE001  reported below
             errors.append(exc)
 

@@ -75,6 +75,24 @@ def test_staging_model_repeats_the_mapping_key_and_columns():
                       "extra", "file_date", "line_no", "load_batch_id"]
 
 
+def test_each_staging_model_has_its_yml_describing_every_column():
+    """jaffle-shop style: stg_feeds__<folder>.yml beside the .sql, one Chinese description a column."""
+    import yaml
+
+    for folder in FOLDERS:
+        sql = dbt_codegen.staging_sql(load_mapping(folder))
+        listed = re.findall(r"^ {8}(\w+),?$", sql, flags=re.M)
+        doc = yaml.safe_load(dbt_codegen.staging_yml(load_mapping(folder)))
+        (model,) = doc["models"]
+        assert model["name"] == f"stg_feeds__{folder}" and model["description"]
+        assert [c["name"] for c in model["columns"]] == listed, folder
+        assert all(re.search(r"[\u4e00-\u9fff]", c["description"]) for c in model["columns"]), folder
+    minzheng = yaml.safe_load(dbt_codegen.staging_yml(load_mapping("minzheng")))["models"][0]
+    described = {c["name"]: c["description"] for c in minzheng["columns"]}
+    assert described["amount"] == "救助金额（元）"
+    assert described["load_batch_id"].startswith("装载批次号")
+
+
 def test_every_department_signal_feed_has_its_cte_in_int_dept_signals():
     sql = INT_DEPT_SIGNALS.read_text(encoding="utf-8")
     signal_feeds = [f for f in FOLDERS if load_mapping(f).source_dept]

@@ -60,6 +60,14 @@ def warehouse(fresh_db_url):
         yield conn
 
 
+def followup_cfg():
+    """The follow-up periods as the pipeline reads them (Settings.followup_config)."""
+    from core.settings import Settings
+    from followup.config import load_config
+
+    return load_config(Settings.from_env(connection_id=None).followup_config)
+
+
 @pytest.fixture()
 def followup_config(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "followup.yml"

@@ -4,6 +4,8 @@ import datetime as dt
 
 import psycopg
 
+from core.settings import Settings
+
 
 def _state(url: str) -> tuple:
     with psycopg.connect(url) as conn:
@@ -31,7 +33,7 @@ def test_backfill_through_the_runner_changes_nothing_of_today(fresh_db_url, tmp_
     monkeypatch.setenv("WAREHOUSE_URL", fresh_db_url)
     monkeypatch.setenv("GX_PROJECT_DIR", str(tmp_path / "gx"))
 
-    first = run_rules(today, families=["FRESH"])
+    first = run_rules(Settings.from_env(), today, families=["FRESH"])
     assert first["new"] > 0 and first["catch_up_rules"] == 0
     before = _state(fresh_db_url)
     with psycopg.connect(fresh_db_url) as conn:
@@ -40,7 +42,7 @@ def test_backfill_through_the_runner_changes_nothing_of_today(fresh_db_url, tmp_
         assert opened == first["new"] == before[1]
         assert conn.execute("select status from dq.issue where entity_id = 'yibao'").fetchone() is None
 
-    backfill = run_rules(yesterday, families=["FRESH"])
+    backfill = run_rules(Settings.from_env(), yesterday, families=["FRESH"])
     from expectations.catalog import load_rules
     assert backfill["catch_up_rules"] == len(load_rules(["FRESH"])) and backfill["new"] == backfill["resolved"] == 0
     assert _state(fresh_db_url) == before

@@ -2,7 +2,7 @@
 same date merged twice, and a warehouse whose dq.issue predates the follow-up columns."""
 import datetime as dt
 
-from followupdata import V11, events, finding, issue
+from followupdata import V11, events, finding, followup_cfg, issue
 
 D = dt.date(2026, 12, 1)
 X = ("PAPER-02", "V100")
@@ -12,14 +12,14 @@ def _sync(conn, day: int, present: bool):
     from expectations.dq_store import sync_issues
 
     found = [finding(*X, V11, "入户走访未上传照片")] if present else []
-    return sync_issues(conn, D + dt.timedelta(days=day), ["PAPER-02"], found)
+    return sync_issues(conn, D + dt.timedelta(days=day), ["PAPER-02"], found, due=followup_cfg().due)
 
 
 def test_resolved_then_back_restarts_the_clock(warehouse, followup_config):
     from followup.deadlines import escalate
 
     _sync(warehouse, 0, True)
-    escalate(warehouse, D + dt.timedelta(days=3))            # due D+2: town
+    escalate(warehouse, D + dt.timedelta(days=3), followup_cfg())            # due D+2: town
     assert issue(warehouse, *X)["escalation_level"] == "town"
     assert _sync(warehouse, 4, False)["resolved"] == 1
     again = _sync(warehouse, 6, True)
@@ -49,7 +49,7 @@ def test_old_dq_issue_gains_the_columns_and_a_due_date(fresh_db_url, followup_co
                      "'341225101', %s, '网格员长期未走访', %s, %s, 'open', null)", (V11, D, D))
         ensure_schema(conn, "dq")
         assert issue(conn, "GRID-02", "W9")["escalation_level"] == "village"
-        escalate(conn, D + dt.timedelta(days=4))             # medium: 3 days, so 1 day overdue
+        escalate(conn, D + dt.timedelta(days=4), followup_cfg())             # medium: 3 days, so 1 day overdue
         old = issue(conn, "GRID-02", "W9")
         assert old["due_on"] == D + dt.timedelta(days=3) and old["escalation_level"] == "town"
         assert [e for _, e in events(conn, "GRID-02", "W9")] == ["escalated"]

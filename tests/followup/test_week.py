@@ -23,8 +23,11 @@ from followupdata import (
     V21,
     events,
     finding,
+    followup_cfg,
     issue,
 )
+
+from core.settings import Settings
 
 DAY = {n: D1 + dt.timedelta(days=n - 1) for n in range(1, 8)}
 PHONE = "13812345678"
@@ -55,7 +58,7 @@ def rules_run(conn, day: int):
     from expectations.catalog import load_rules
     from expectations.dq_store import sync_issues
 
-    return sync_issues(conn, DAY[day], [r.rule_id for r in load_rules()], findings(day))
+    return sync_issues(conn, DAY[day], [r.rule_id for r in load_rules()], findings(day), due=followup_cfg().due)
 
 
 def cells(path: Path) -> list[list]:
@@ -142,8 +145,8 @@ def test_a_week_of_the_loop(warehouse, followup_config, routing_file, tmp_path):
         rules_run(conn, n)
         if before_followup:
             before_followup()
-        out = run(conn, DAY[n], landing, outbox)
-        sent[n] = send_digests(conn, DAY[n], outbox, routing_file)["digests"]
+        out = run(conn, DAY[n], landing, outbox, followup_cfg())
+        sent[n] = send_digests(conn, DAY[n], Settings.from_env(connection_id=None).replace(outbox_dir=outbox, routing_file=routing_file))["digests"]
         return out
 
     # --- day 1: findings and checklists -------------------------------------------------
@@ -283,7 +286,7 @@ def test_a_week_of_the_loop(warehouse, followup_config, routing_file, tmp_path):
     assert latest_run_date(conn) == DAY[7] and is_catch_up(conn, DAY[3]) and not is_catch_up(conn, DAY[7])
     merged = rules_run(conn, 3)          # B's old record, F present: would flip both
     assert merged["catch_up_rules"] > 0 and merged["new"] == merged["resolved"] == merged["events"] == 0
-    assert run(conn, DAY[3], landing, outbox)["catch_up"] is True
+    assert run(conn, DAY[3], landing, outbox, followup_cfg())["catch_up"] is True
     assert conn.execute("select md5(string_agg(t::text, '|' order by rule_id, entity_id)) "
                         "from dq.issue t").fetchone()[0] == snapshot
     assert conn.execute("select count(*) from dq.issue_event").fetchone()[0] == n_events

@@ -9,6 +9,8 @@ import hashlib
 import psycopg
 import pytest
 
+from core.settings import Settings
+
 SECOND_KEY = "pii-test-second-key-9a7e3b"
 
 
@@ -93,10 +95,11 @@ def _places_holding(conn, needle: str) -> list[str]:
     return found
 
 
-def test_rotation_rebuilds_hashes_keeps_joins_and_forgets_the_old_key(pii_db, monkeypatch, first_key, pii_run_date):
+def test_rotation_rebuilds_hashes_keeps_joins_and_forgets_the_old_key(pii_db, monkeypatch, first_key, pii_run_date,
+                                                                     tmp_path):
     FIRST_KEY, RUN_DATE = first_key, pii_run_date
     from expectations.validate import run_rules
-    from pipeline.dbt import run_dbt
+    from pipeline.dbt import DAILY_BUILD, run_dbt
     from pipeline.pii import install_hash_key
 
     def open_miss(conn):
@@ -115,8 +118,9 @@ def test_rotation_rebuilds_hashes_keeps_joins_and_forgets_the_old_key(pii_db, mo
         # the procedure of docs/pii.md: new key in the environment, install it, dbt build
         monkeypatch.setenv("PII_HASH_KEY", SECOND_KEY)
         assert install_hash_key(conn, SECOND_KEY) == "rotated"
-    run_dbt(["build", "--quiet"], pii_db, RUN_DATE)
-    run_rules(RUN_DATE)
+    run_dbt([*DAILY_BUILD, "--quiet"], pii_db, RUN_DATE)
+    run_rules(Settings.from_env(connection_id=None).replace(warehouse_url=pii_db, gx_project_dir=tmp_path / "gx"),
+              RUN_DATE)
 
     with psycopg.connect(pii_db, autocommit=True) as conn:
         assert _join_facts(conn) == (joined_before, persons)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 import shutil
 import uuid
 from collections import defaultdict
@@ -37,37 +36,33 @@ def _new_db(server_url: str) -> str:
 
 def run_pipeline(province: Path, url: str, gx_dir: Path, run_date: dt.date = RUN_DATE,
                  redeliver: bool = True) -> None:
-    """Every daily step for run_date, as the DAG runs them, into the database at url (then,
-    with `redeliver`, the province's later deliveries)."""
-    from core import warehouse
-    from expectations.validate import run_rules
-    from ingest.feeds.load import load_all as load_feeds
-    from ingest.platform.client import PlatformClient
-    from ingest.platform.load import load_all as load_platform
-    from pipeline.dbt import run_dbt
-    from pipeline.pii import install_hash_key
+    """The daily steps up to the rules (pipeline.steps.run_day) for run_date into the database
+    at url, the province's platform served by the simulator (then, with `redeliver`, the
+    province's later deliveries, loaded after its files)."""
+    from core.settings import Settings
+    from pipeline import steps
     from sim.platform_server import start_simulator
 
-    os.environ["WAREHOUSE_URL"] = url
-    os.environ["GX_PROJECT_DIR"] = str(gx_dir)
     landing = province / "landing"
     with start_simulator(province, client_id="t", client_secret="s") as sim:
-        client = PlatformClient(sim.url, "t", "s")
-        with warehouse.connect(url) as conn:
-            load_platform(conn, client, run_date)
-            load_feeds(conn, landing, run_date)
+        settings = Settings.from_env(connection_id=None).replace(
+            warehouse_url=url, gx_project_dir=Path(gx_dir), landing_dir=landing,
+            platform_base_url=sim.url, platform_client_id="t", platform_client_secret="s")
+
+        def after(step: str) -> None:
             # later deliveries: identical bytes load nothing, a corrected file replaces its day
             redelivery = province / "landing_redelivery"
-            if redeliver and redelivery.exists():
+            if step == "ingest_feeds" and redeliver and redelivery.exists():
                 for f in redelivery.rglob("*.*"):
                     target = landing / f.relative_to(redelivery)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(f, target)
-                load_feeds(conn, landing, run_date)
-    with warehouse.connect(url) as conn:
-        install_hash_key(conn, os.environ["PII_HASH_KEY"])
-    run_dbt(["build", "--quiet"], url, run_date)
-    run_rules(run_date)
+                steps.ingest_feeds(settings, run_date)
+
+        day = steps.run_day(settings, run_date, until="quality", after_step=after)
+    # as the steps' callers would see it: no platform resource failed, every dbt node built
+    assert not day["ingest_platform"]["failed"], day["ingest_platform"]
+    assert day["transform"]["success"], day["transform"]
 
 
 def _province(tmp_path_factory, name: str, clean: bool) -> Path:

@@ -34,6 +34,7 @@ def _as_user(url: str, user: str, password: str) -> str:
 def bi_url(pipeline_db):
     """ensure_bi_reader with the password from the environment, then a dbt rebuild of one mart:
     default privileges must keep the rebuilt table readable."""
+    from core.settings import Settings
     from pipeline.bi_access import ensure_bi_reader
     from pipeline.dbt import run_dbt
 
@@ -41,9 +42,10 @@ def bi_url(pipeline_db):
     mp.setenv("BI_READER_PASSWORD", PASSWORD)
     mp.delenv("BI_READER_USER", raising=False)
     try:
+        s = Settings.from_env(connection_id=None)
         with psycopg.connect(pipeline_db, autocommit=True) as conn:
-            user = ensure_bi_reader(conn)
-            assert ensure_bi_reader(conn) == user == "bi_user"  # idempotent
+            user = ensure_bi_reader(conn, s.bi_reader_user, s.bi_reader_password)
+            assert ensure_bi_reader(conn, s.bi_reader_user, s.bi_reader_password) == user == "bi_user"  # idempotent
     finally:
         mp.undo()
     run_dbt(["run", "--quiet", "--select", "rpt_consumption_monthly"], pipeline_db, RUN_DATE)

@@ -10,6 +10,7 @@ import email.policy
 import psycopg
 import pytest
 
+from core.settings import Settings
 from pipeline import steps
 from tests.pipeline.conftest import RUN_DATE, _new_db
 
@@ -41,17 +42,17 @@ def _poison_fund_payment(url: str) -> None:
 def test_a_failing_model_costs_only_its_own_rules(day_env):
     url, outbox = day_env
     outcomes = {"run_date": RUN_DATE.isoformat(),
-                "ingest_platform": steps.ingest_platform(RUN_DATE),
-                "ingest_feeds": steps.ingest_feeds(RUN_DATE)}
+                "ingest_platform": steps.ingest_platform(Settings.from_env(), RUN_DATE),
+                "ingest_feeds": steps.ingest_feeds(Settings.from_env(), RUN_DATE)}
     _poison_fund_payment(url)
 
-    built = steps.transform(RUN_DATE)
+    built = steps.transform(Settings.from_env(), RUN_DATE)
     assert not built["success"] and built["failed"], built
     assert any("fund" in r for r in built["unavailable"]), built["unavailable"]
     assert "marts.fct_visit" not in built["unavailable"]
 
     outcomes["transform"] = built
-    quality = steps.run_quality(RUN_DATE, built=built)
+    quality = steps.run_quality(Settings.from_env(), RUN_DATE, built=built)
     outcomes["quality"] = quality
     not_run = {r["rule_id"] for r in quality["not_run"]}
     assert {"FUND-02", "FUND-03"} <= not_run
@@ -60,7 +61,7 @@ def test_a_failing_model_costs_only_its_own_rules(day_env):
         found = {r[0] for r in conn.execute("select distinct rule_id from dq.issue where status='open'")}
     assert {"PAPER-01", "GRID-01"} <= found
 
-    alerts = steps.send_alerts(RUN_DATE)
+    alerts = steps.send_alerts(Settings.from_env(), RUN_DATE)
     outcomes["alerts"] = alerts
     assert alerts["digests"] and not alerts["failures"]
     digests = [p for p in outbox.glob("*.eml") if not p.name.startswith(("report_", "failure_"))]
@@ -68,9 +69,9 @@ def test_a_failing_model_costs_only_its_own_rules(day_env):
 
     outcomes.update(bi_access="ok", dbt_docs="ok")
     with pytest.raises(RuntimeError, match="dbt"):
-        steps.close_day("fpr_daily_monitoring", "manual__t1", RUN_DATE, outcomes)
+        steps.close_day(Settings.from_env(), "fpr_daily_monitoring", "manual__t1", RUN_DATE, outcomes)
     with pytest.raises(RuntimeError):   # a retry of the last task: still one report
-        steps.close_day("fpr_daily_monitoring", "manual__t1", RUN_DATE, outcomes)
+        steps.close_day(Settings.from_env(), "fpr_daily_monitoring", "manual__t1", RUN_DATE, outcomes)
     reports = list(outbox.glob("report_*.eml"))
     assert len(reports) == 1
     body = email.message_from_bytes(reports[0].read_bytes(), policy=email.policy.default) \
@@ -95,7 +96,7 @@ def test_a_failed_task_and_what_it_skipped_make_one_report(day_env):
     outcomes = {t: None for t in ("run_date", "ingest_platform", "ingest_feeds")}
     outcomes["run_date"] = RUN_DATE.isoformat()
     with pytest.raises(RuntimeError) as err:
-        steps.close_day("fpr_daily_monitoring", "manual__t2", RUN_DATE, outcomes)
+        steps.close_day(Settings.from_env(), "fpr_daily_monitoring", "manual__t2", RUN_DATE, outcomes)
     assert "ingest_platform" in str(err.value) and "ingest_feeds" in str(err.value)
     reports = list(outbox.glob("report_*.eml"))
     assert len(reports) == 1
@@ -110,7 +111,7 @@ def test_nothing_wrong_sends_no_report(day_env):
         from core.schema import ensure_schema
         ensure_schema(conn, "raw", "dq")
     outcomes = {t: {"ok": True} for t in ("run_date", "transform", "quality", "alerts")}
-    assert steps.close_day("fpr_daily_monitoring", "manual__t3", RUN_DATE, outcomes) == "ok"
+    assert steps.close_day(Settings.from_env(), "fpr_daily_monitoring", "manual__t3", RUN_DATE, outcomes) == "ok"
     assert not list(outbox.glob("report_*.eml"))
 
 
@@ -118,8 +119,8 @@ def test_backfill_of_a_past_date_sends_no_digest_and_pulls_nothing(day_env):
     """After the run for D, a backfill of D-1 neither mails supervisors out-of-date digests nor
     stores the platform's current state as D-1's."""
     url, outbox = day_env
-    steps.ingest_platform(RUN_DATE)
-    steps.ingest_feeds(RUN_DATE)
+    steps.ingest_platform(Settings.from_env(), RUN_DATE)
+    steps.ingest_feeds(Settings.from_env(), RUN_DATE)
     from core.schema import ensure_schema
     from expectations import dq_store
     with psycopg.connect(url, autocommit=True) as conn:
@@ -127,9 +128,9 @@ def test_backfill_of_a_past_date_sends_no_digest_and_pulls_nothing(day_env):
         dq_store.sync_issues(conn, RUN_DATE, ["PAPER-01"], [])   # the rules ran for RUN_DATE
         batches = conn.execute("select count(*) from raw.load_batch where source='platform'").fetchone()[0]
     past = RUN_DATE - dt.timedelta(days=1)
-    pulled = steps.ingest_platform(past)
+    pulled = steps.ingest_platform(Settings.from_env(), past)
     assert "skipped" in pulled and not pulled["loaded"]
-    sent = steps.send_alerts(past)
+    sent = steps.send_alerts(Settings.from_env(), past)
     assert "skipped" in sent and not sent["digests"]
     assert not list(outbox.glob("*.eml"))
     with psycopg.connect(url) as conn:

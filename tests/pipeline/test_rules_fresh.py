@@ -4,6 +4,8 @@ import datetime as dt
 
 import psycopg
 
+from core.settings import Settings
+
 
 def test_platform_not_loaded_for_two_days_is_flagged(fresh_db_url, tmp_path, monkeypatch):
     """Platform last loaded three days ago, yibao's file for the day present, the rest absent."""
@@ -21,7 +23,7 @@ def test_platform_not_loaded_for_two_days_is_flagged(fresh_db_url, tmp_path, mon
                      "values ('yibao', 'yibao', 'yibao_20261128.csv', %s, %s, 'succeeded')", (today, today))
     monkeypatch.setenv("WAREHOUSE_URL", fresh_db_url)
     monkeypatch.setenv("GX_PROJECT_DIR", str(tmp_path / "gx"))
-    run_rules(today, families=["FRESH"])
+    run_rules(Settings.from_env(), today, families=["FRESH"])
     with psycopg.connect(fresh_db_url) as conn:
         flagged = {r[0] for r in conn.execute(
             "select entity_id from dq.issue where rule_id='FRESH-01' and status='open'")}

@@ -7,6 +7,8 @@ import re
 import psycopg
 import yaml
 
+from core.settings import Settings
+
 
 def _run_rule(url: str, rule_id: str, run_date) -> set[str]:
     """Render a catalog rule with the policy file POLICY_FILE points at and run its SQL the way
@@ -14,7 +16,7 @@ def _run_rule(url: str, rule_id: str, run_date) -> set[str]:
     from expectations import catalog, policy
 
     rule = next(r for r in catalog.load_rules([rule_id.split("-")[0]]) if r.rule_id == rule_id)
-    sql = rule.render_sql(policy.sql_parameters(policy.load_policy(), run_date)).replace("{batch}", rule.table)
+    sql = rule.render_sql(policy.sql_parameters(policy.load_policy(Settings.from_env(connection_id=None).policy_file), run_date)).replace("{batch}", rule.table)
     with psycopg.connect(url) as conn:
         return {str(r[0]) for r in conn.execute(sql)}
 
@@ -30,9 +32,9 @@ def _truth_for_thresholds(province, run_date, thresholds: dict[int, float]) -> d
 
 
 def test_income_threshold_comes_from_the_policy_file(pipeline_db, province, truth, run_date, tmp_path, monkeypatch):
-    from expectations.policy import policy_path
+    from expectations.policy import DEFAULT_POLICY
 
-    base = yaml.safe_load(policy_path().read_text(encoding="utf-8"))
+    base = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))
     default = {int(y): float(v) for y, v in base["income_threshold_per_year"].items()}
     # the helper reproduces the ground truth file under the default thresholds
     assert _truth_for_thresholds(province, run_date, default) == {r: truth[r] for r in ("MISS-01", "EXIT-03")}

@@ -31,11 +31,12 @@ def _open(conn, rule_prefixes):
 
 
 def _run(url, tmp_path, monkeypatch, **kwargs):
+    from core.settings import Settings
     from expectations.validate import run_rules
 
     monkeypatch.setenv("WAREHOUSE_URL", url)
     monkeypatch.setenv("GX_PROJECT_DIR", str(tmp_path / "gx"))
-    return run_rules(RUN_DATE, **kwargs)
+    return run_rules(Settings.from_env(), RUN_DATE, **kwargs)
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["dbt-reported", "query-fails"])
@@ -97,7 +98,8 @@ def test_data_docs_built_apart_from_the_run(copied_db, tmp_path, monkeypatch):
     index = tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     assert result["data_docs_url"] == index.as_uri()
     assert not index.exists()          # the run itself builds no docs
-    script = "from expectations.validate import build_data_docs; print(build_data_docs())"
+    script = ("from core.settings import Settings; from expectations.validate import build_data_docs; "
+              "print(build_data_docs(Settings.from_env(connection_id=None).gx_project_dir))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith(index.as_uri())
     pages = list((index.parent / "validations").rglob("*.html"))

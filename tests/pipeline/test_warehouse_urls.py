@@ -27,6 +27,26 @@ def _dbt_connects(url: str) -> bool:
     return dbt.invoke(["debug", "--connection"], url).success
 
 
+def test_there_is_one_dbt_profile_path():
+    """pipeline/dbt.py writes the only dbt profile: no profiles.yml in the repository, no other
+    `--profiles-dir`, and docker-compose's airflow-init parses through pipeline.dbt too."""
+    import subprocess
+
+    import yaml
+
+    repo = dbt.DBT_PROJECT_DIR.parent
+    tracked = subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert not [f for f in tracked if f.endswith("profiles.yml")]
+    users = [f for f in tracked if f.endswith((".py", ".yml", ".toml", "Makefile", "Dockerfile"))
+             and f != "pipeline/dbt.py" and not f.startswith("tests/")
+             and "--profiles-dir" in (repo / f).read_text(encoding="utf-8")]
+    assert users == []
+    compose = yaml.safe_load((repo / "docker-compose.yml").read_text(encoding="utf-8"))
+    init = " ".join(compose["services"]["airflow-init"]["command"])
+    assert "python -m pipeline.dbt parse" in init and "--profiles-dir" not in init
+
+
 def test_profile_parts_of_each_url_form():
     out, pw = dbt.profile_for(f"postgresql://etl:{ENCODED}@db.example:6432/wh?sslmode=require")
     assert (out["host"], out["port"], out["user"], out["dbname"], out["sslmode"]) == (

@@ -25,6 +25,12 @@ def history_province(tmp_path_factory) -> Path:
     return out
 
 
+def _settings(url: str):
+    from core.settings import Settings
+
+    return Settings.from_env(connection_id=None).replace(warehouse_url=url)
+
+
 @pytest.fixture(scope="session")
 def reports_db(pg_server_url, history_province, tmp_path_factory) -> str:
     from reports.marts import rebuild_report_marts
@@ -32,14 +38,14 @@ def reports_db(pg_server_url, history_province, tmp_path_factory) -> str:
 
     if os.environ.get("REPORTS_TEST_DB"):           # developer loop: reuse a built warehouse
         os.environ["WAREHOUSE_URL"] = os.environ["REPORTS_TEST_DB"]
-        rebuild_report_marts(RUN_DATE, os.environ["REPORTS_TEST_DB"])
+        rebuild_report_marts(_settings(os.environ["REPORTS_TEST_DB"]), RUN_DATE)
         return os.environ["REPORTS_TEST_DB"]
     url = f"{pg_server_url}/r_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(f"{pg_server_url}/postgres", autocommit=True) as conn:
         conn.execute(f'create database "{url.rsplit("/", 1)[1]}"')
     # the figures are checked against the landing files as generated: no later redeliveries
     run_pipeline(history_province, url, tmp_path_factory.mktemp("gx"), RUN_DATE, redeliver=False)
-    rebuild_report_marts(RUN_DATE, url)
+    rebuild_report_marts(_settings(url), RUN_DATE)
     return url
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from reportdata import RUN_DATE, live
 
+from core.settings import Settings
+
 CHROMIUM = "/usr/bin/chromium"
 DOCS_PNG = Path(__file__).resolve().parents[2] / "docs" / "monthly_review.png"
 UNMASKED = re.compile(r"(?<![0-9A-Za-z*])\d{17}[\dXx](?![0-9A-Za-z])|(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -127,7 +129,7 @@ def overdue_planted(db):
 def test_weekly_screening_per_town(db, out_dirs, platform_records, overdue_planted):
     from reports.produce import produce
 
-    result = produce("weekly", RUN_DATE, conn=db, rebuild=False)
+    result = produce("weekly", RUN_DATE, Settings.from_env(connection_id=None), conn=db, rebuild=False)
     issues = _issues(db)
     since = RUN_DATE - dt.timedelta(days=6)
     hh = {h["household_id"]: h for h in live(platform_records, "households", "household_id")}
@@ -167,7 +169,7 @@ def test_weekly_screening_per_town(db, out_dirs, platform_records, overdue_plant
     assert "fpr-town-341225101@" in to[f"周排查_341225101_{RUN_DATE:%Y%m%d}.xlsx"]
     assert "fpr-county-341225@" in to[f"周排查_341225102_{RUN_DATE:%Y%m%d}.xlsx"]
     # the same report again is not sent twice
-    assert {r["status"] for r in produce("weekly", RUN_DATE, conn=db, rebuild=False)} == {"skipped"}
+    assert {r["status"] for r in produce("weekly", RUN_DATE, Settings.from_env(connection_id=None), conn=db, rebuild=False)} == {"skipped"}
 
 
 def test_weekly_visit_list_from_the_checklist(db, out_dirs, platform_records, overdue_planted):
@@ -187,7 +189,7 @@ def test_weekly_visit_list_from_the_checklist(db, out_dirs, platform_records, ov
     try:
         written = write_checklists(db, RUN_DATE, out_dirs / "outbox")
         assert written
-        produce("weekly", RUN_DATE, conn=db, rebuild=False)
+        produce("weekly", RUN_DATE, Settings.from_env(connection_id=None), conn=db, rebuild=False)
         issues = _issues(db)
     finally:
         db.execute("update dq.issue set claimed_fixed_still_open = false where (rule_id, entity_id) = (%s, %s)",
@@ -222,7 +224,7 @@ def test_monthly_review_email_and_pack(db, out_dirs, tmp_path):
     from reports.charts import monthly_trend_chart
     from reports.produce import produce
 
-    (res,) = produce("monthly", RUN_DATE, conn=db, rebuild=False)
+    (res,) = produce("monthly", RUN_DATE, Settings.from_env(connection_id=None), conn=db, rebuild=False)
     assert res["status"] == "outbox"
     (msg,) = _emails(out_dirs / "outbox", "monthly_")
     assert msg["Subject"] == f"【月研判】阜南县 {RUN_DATE:%Y年%m月} 防返贫监测月度研判"
@@ -272,7 +274,7 @@ def test_monthly_review_email_and_pack(db, out_dirs, tmp_path):
 def test_quarterly_linkage_sheet_per_department(db, out_dirs):
     from reports.produce import produce
 
-    (res,) = produce("quarterly", RUN_DATE, conn=db, rebuild=False)
+    (res,) = produce("quarterly", RUN_DATE, Settings.from_env(connection_id=None), conn=db, rebuild=False)
     assert res["departments"] == 8
     (msg,) = _emails(out_dirs / "outbox", "quarterly_")
     sheets = _sheets(_attachment(msg))

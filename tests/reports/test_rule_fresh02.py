@@ -5,6 +5,8 @@ import datetime as dt
 
 import psycopg
 
+from core.settings import Settings
+
 RUN = dt.date(2026, 11, 28)
 
 
@@ -46,7 +48,7 @@ def test_fresh02_half_size_and_rejects(fresh_db_url, tmp_path, monkeypatch):
         _file(conn, "fund_payment", RUN, 1)
     monkeypatch.setenv("WAREHOUSE_URL", fresh_db_url)
     monkeypatch.setenv("GX_PROJECT_DIR", str(tmp_path / "gx"))
-    run_rules(RUN, families=["FRESH"])
+    run_rules(Settings.from_env(), RUN, families=["FRESH"])
     with psycopg.connect(fresh_db_url) as conn:
         found = dict(conn.execute(
             "select entity_id, detail from dq.issue where rule_id='FRESH-02' and status='open'"))

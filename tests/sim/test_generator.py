@@ -207,3 +207,27 @@ def test_landing_layout_and_rejects(dirty):
     hist = (R - timedelta(days=5)).strftime("%Y%m%d")
     assert (out / "landing" / "yibao" / f"yibao_{hist}.csv").is_file()
 
+
+
+def test_a_city_is_generated_county_by_county(tmp_path):
+    """Beyond `county_households`, several counties, each with its own codes, ID numbers and plants."""
+    out = tmp_path / "city"
+    m = generate(out, R, seed=42, households=900, county_households=300)
+    codes = [c["code"] for c in m["counties"]]
+    assert len(codes) == 3 and codes[0] == "341225" and sum(c["households"] for c in m["counties"]) == 900
+    for res, key in (("households", "household_id"), ("persons", "person_id"), ("visits", "visit_id"),
+                     ("monitoring_cases", "case_id"), ("grid_workers", "worker_id"), ("alerts", "alert_id")):
+        recs = _jsonl(out, res)
+        assert len({r[key] for r in recs}) == len(recs), res
+        assert [r["updated_at"] for r in recs] == sorted(r["updated_at"] for r in recs), res
+    hh = {h["household_id"]: h["village_code"][:6] for h in _jsonl(out, "households")}
+    assert set(hh.values()) == set(codes)
+    counties = {r["code"] for r in _jsonl(out, "regions") if r["level"] == "county"}
+    assert counties == set(codes)
+    case_county = {c["case_id"]: hh[c["household_id"]] for c in _jsonl(out, "monitoring_cases")}
+    gt = _truth(out)
+    for rule in ("EXIT-01", "CONS-01"):   # every county carries its own plants
+        assert {case_county[e] for r, e in gt if r == rule} == set(codes), rule
+    assert {r for r, _ in gt} == {r for r, n in m["truth_counts"].items() if n}
+    assert m["platform_counts"]["households"] == 900
+    assert not (out / ".spool").exists()

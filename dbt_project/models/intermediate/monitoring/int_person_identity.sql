@@ -2,14 +2,11 @@
 -- status) under the normalised ID number the department feeds are matched on. A feed row
 -- matches EVERY person with its number (RULES.md), so this is not unique on id_number.
 -- Also the ID checks (ID-01, ID-04), duplicates among live persons (ID-02) and 公安 deaths (ID-03).
+-- stg_platform__persons already holds the normalised number (id_number, norm_id_exact of the
+-- raw number) and the checks on it (id_valid, id_birth_date, id_gender), typed once per version.
 with persons as (
-    select p.*, {{ norm_id_exact('p.id_number_raw') }} as norm_id
+    select p.*, p.id_number as norm_id
     from {{ ref('int_live_persons') }} as p
-),
-
-checked as (
-    select p.*, {{ id_number_valid('p.norm_id') }} as id_valid
-    from persons as p
 ),
 
 live_id_counts as (
@@ -33,14 +30,12 @@ select
     c.person_status,
     (c.person_status = '正常')                                  as is_live,
     c.id_valid,
-    case when c.id_valid then make_date(substr(c.norm_id, 7, 4)::int, substr(c.norm_id, 11, 2)::int,
-                                        substr(c.norm_id, 13, 2)::int) end as id_birth_date,
-    case when c.id_valid then case when substr(c.norm_id, 17, 1)::int % 2 = 1 then '男' else '女' end end
-                                                                as id_gender,
+    c.id_birth_date,
+    c.id_gender,
     case when c.person_status = '正常' then coalesce(l.live_persons_with_id, 0) else 0 end
                                                                 as live_persons_with_id,
     d.death_date                                                as gongan_death_date
-from checked as c
+from persons as c
 join {{ ref('int_live_households') }} as h using (household_id)
 left join live_id_counts as l on l.norm_id = c.norm_id
 left join {{ ref('int_gongan_deaths') }} as d on d.id_number = c.norm_id

@@ -1,5 +1,11 @@
+-- Incremental: only records whose current version changed are typed again (macro
+-- latest_platform_records); the table equals a full build of the same raw data.
+{{ config(materialized='incremental', unique_key='record_id', incremental_strategy='delete+insert',
+          on_schema_change='sync_all_columns', indexes=[{'columns': ['record_id'], 'unique': true}],
+          post_hook="{{ platform_staging_post_hook('households') }}") }}
+
 with source as (
-    {{ latest_platform_records('households') }}
+    {{ latest_platform_records('households', incremental=true) }}
 ),
 
 renamed as (
@@ -19,7 +25,9 @@ renamed as (
         (payload->>'no_labor_household')::boolean   as no_labor_household,
         nullif(btrim(payload->>'grid_id'), '')      as grid_id,
         is_deleted,
-        updated_at
+        updated_at,
+        record_id,
+        load_batch_id
     from source
 )
 

@@ -1,5 +1,11 @@
+-- Incremental: only records whose current version changed are typed again (macro
+-- latest_platform_records); the table equals a full build of the same raw data.
+{{ config(materialized='incremental', unique_key='record_id', incremental_strategy='delete+insert',
+          on_schema_change='sync_all_columns', indexes=[{'columns': ['record_id'], 'unique': true}],
+          post_hook="{{ platform_staging_post_hook('visits') }}") }}
+
 with source as (
-    {{ latest_platform_records('visits') }}
+    {{ latest_platform_records('visits', incremental=true) }}
 ),
 
 renamed as (
@@ -22,7 +28,9 @@ renamed as (
         (payload->>'risk_found')::boolean           as risk_found,
         payload->>'notes'                           as notes,
         is_deleted,
-        updated_at
+        updated_at,
+        record_id,
+        load_batch_id
     from source
 )
 
