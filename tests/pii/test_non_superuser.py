@@ -48,9 +48,8 @@ def test_owner_login_without_superuser_runs_the_pipeline_and_bi_access(pg_server
     province = tmp_path_factory.mktemp("owner_province")
     generate(province, pipeline_fixtures.RUN_DATE, seed=5, households=120)
     pipeline_fixtures.run_pipeline(province, owner_url, tmp_path_factory.mktemp("owner_gx"))
-    caplog.clear()   # the day's own warnings (the province's truncated file) are not ensure_bi_reader's
-
-    caplog.clear()   # what the pipeline run logged (GX's import warnings, run alone) is not bi_access's
+    # what the pipeline run logged (the province's truncated file, GX's import warnings) is not bi_access's
+    caplog.clear()
     with psycopg.connect(owner_url, autocommit=True) as conn, caplog.at_level(logging.WARNING):
         assert ensure_bi_reader(conn, login_user=bi_login, password="bi-pw") == bi_login
         assert ensure_bi_reader(conn, login_user=bi_login, password="bi-pw") == bi_login
