@@ -68,10 +68,11 @@ _DATE_SEPS = str.maketrans("/.", "--")
 _PAD = re.compile(r"(?<=-)(?=[0-9](?:-|\x00|$))")
 _ID_SEG = _seg(r"[0-9]{15}|[0-9]{17}[0-9X]")
 _NUMBER_SEGS = {
-    "money_yuan": _seg(r"-?[0-9]{1,12}(?:\.[0-9]{1,4})?"),
-    "money_wan": _seg(r"-?[0-9]{1,8}(?:\.[0-9]{1,8})?"),
-    "numeric": _seg(r"-?[0-9]{1,12}(?:\.[0-9]{1,6})?"),
-    "integer": _seg(r"[0-9]{1,9}"),
+    # no leading zeros: the converter reads "007" as 7, so such a cell is left to it
+    "money_yuan": _seg(r"-?(?:0|[1-9][0-9]{0,11})(?:\.[0-9]{1,4})?"),
+    "money_wan": _seg(r"-?(?:0|[1-9][0-9]{0,7})(?:\.[0-9]{1,8})?"),
+    "numeric": _seg(r"-?(?:0|[1-9][0-9]{0,11})(?:\.[0-9]{1,6})?"),
+    "integer": _seg(r"0|[1-9][0-9]{0,8}"),
 }
 # the column's own unit after a digit, and thousands separators between digits (the reader's
 # converter drops both before reading the number)

@@ -1,5 +1,5 @@
 """dbt's own unit tests (`unit_tests:` in the models' yml) against the test PostgreSQL: the identity
-logic (int_person_identity) and who is monitored (int_monitoring_cases, int_household_monitoring)
+logic (stg_platform__persons, int_person_identity) and who is monitored (int_monitoring_cases, int_household_monitoring)
 on fixed rows whose expected results follow DOMAIN.md. The daily build leaves them out
 (pipeline.dbt.DAILY_BUILD): they test our SQL, not the day's data."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 import pytest
 
 RUN_DATE = dt.date(2026, 11, 28)
-UNIT_TESTED = ("int_person_identity", "int_monitoring_cases", "int_household_monitoring")
+UNIT_TESTED = ("stg_platform__persons", "int_person_identity", "int_monitoring_cases", "int_household_monitoring")
 
 
 @pytest.fixture(scope="module")

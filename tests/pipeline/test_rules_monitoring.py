@@ -27,7 +27,7 @@ def _truth_for_thresholds(province, run_date, thresholds: dict[int, float]) -> d
     from sim.generator import _read_platform, truth
     from sim.generator.policy import merge_policy
 
-    found = truth.compute(_read_platform(province), [], run_date, merge_policy({"income_threshold": thresholds}))
+    found = truth.compute(_read_platform(province / "platform"), [], run_date, merge_policy({"income_threshold": thresholds}))
     return {rule: {e for r, e in found if r == rule} for rule in ("MISS-01", "EXIT-03")}
 
 
