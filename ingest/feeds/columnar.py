@@ -20,7 +20,7 @@ from typing import Iterator
 
 from ingest.feeds import normalize as nz
 from ingest.feeds.mapping import Mapping
-from ingest.feeds.reader import FeedScan, _Header, _RowPlan
+from ingest.feeds.reader import FeedScan, _Header, _RowPlan, enum_fast
 
 CHUNK_ROWS = 1000
 NULL = "\\N"
@@ -120,7 +120,7 @@ class _ColumnCopy:
         t = self.type
         self.lookup = None
         if t == "enum":
-            self.lookup = {k: copy_text(v) for k, v in _enum_fast(col).items()}
+            self.lookup = {k: copy_text(v) for k, v in enum_fast(col).items()}
         elif t == "bool_shi_fou":
             self.lookup = {"是": "t", "否": "f", "": NULL}
         self.pattern = re.compile(col.pattern) if t == "code" and col.pattern else None
@@ -201,18 +201,6 @@ class _ColumnCopy:
         return _nulls([s if s.isascii() and not _CODE_BAD.search(s) and not (upper and _LOWER.search(s))
                        and (s == "" or pattern is None or pattern.fullmatch(s)) else None
                        for s in text])
-
-
-def _enum_fast(col) -> dict:
-    """Cells an enum column reads without normalising: the value it stands for."""
-    fast = {}
-    for text in (*col.values, *col.aliases):
-        if nz.squeeze(text) == text:
-            target = col.aliases.get(text, text)
-            if target in col.values:
-                fast[text] = target
-    fast[""] = None
-    return fast
 
 
 @dataclass
