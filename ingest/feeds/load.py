@@ -34,6 +34,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from core import locks
 from ingest.batches import BatchRefused, open_batch, record_duplicate, record_failed_batch
 from ingest.feeds.columnar import copy_chunks
 from ingest.feeds.mapping import FOLDERS, Mapping, load_mapping
@@ -236,7 +237,7 @@ def load_folder(conn: psycopg.Connection, landing_dir: Path, folder: str,
     mapping = load_mapping(folder)
     ensure_feed_table(conn, mapping)
     candidates, summaries = list_files(Path(landing_dir) / folder, folder)
-    lock_key = int.from_bytes(hashlib.sha256(f"feed:{folder}".encode()).digest()[:4], "big")
+    lock_key = locks.feed_folder(folder)
     _session_statement(conn, "select pg_advisory_lock(%s)", (lock_key,))   # one loader per folder
     try:
         for cand in candidates:

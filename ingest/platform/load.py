@@ -452,7 +452,7 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
     with tempfile.TemporaryFile("w+", encoding="utf-8") as bad:
         with open_batch(conn, **meta) as batch:
             # one loader per resource at a time; reruns queue up instead of interleaving
-            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{SOURCE}:{resource}",))
+            conn.execute("select pg_advisory_xact_lock(%s)", (locks.platform_resource(SOURCE, resource),))
             pull = _pull_complete(conn, batch, client, res, since, bad, short_pull_retries)
             batch.watermark = pull.watermark
             bad.seek(0)
