@@ -75,7 +75,8 @@ def ingest_feeds(settings: Settings, run_date: dt.date, folders: list[str] | Non
     from ingest.feeds.load import load_all
 
     with _connect(settings) as conn:
-        summaries = load_all(conn, settings.landing_dir, run_date, folders=folders)
+        summaries = load_all(conn, settings.landing_dir, run_date, folders=folders,
+                             xlsx_max_mb=settings.feed_xlsx_max_unpacked_mb)
     for f in summaries:
         if f.status == "failed":
             log.warning("文件 %s/%s 装载失败：%s", f.folder, f.file, f.message)

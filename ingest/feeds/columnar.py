@@ -20,7 +20,7 @@ from typing import Iterator
 
 from ingest.feeds import normalize as nz
 from ingest.feeds.mapping import Mapping
-from ingest.feeds.reader import FeedScan, _Header, _RowPlan, enum_fast
+from ingest.feeds.reader import XLSX_MAX_UNPACKED_MB, FeedScan, _Header, _RowPlan, enum_fast
 
 CHUNK_ROWS = 1000
 NULL = "\\N"
@@ -223,10 +223,11 @@ class _FilePlan:
         self.need = max((i for i, *_ in plan.cells), default=-1) + 1
 
 
-def copy_chunks(path: Path, mapping: Mapping, prefix: str) -> Iterator[Chunk]:
+def copy_chunks(path: Path, mapping: Mapping, prefix: str,
+                xlsx_max_mb: int = XLSX_MAX_UNPACKED_MB) -> Iterator[Chunk]:
     """COPY text (each line `prefix` + line number + the mapped columns + extra) of every data
     row of the file, CHUNK_ROWS rows at a time; BatchRefused as read_feed raises it."""
-    scan = FeedScan(path, mapping)
+    scan = FeedScan(path, mapping, xlsx_max_mb)
     fplan: _FilePlan | None = None
     pending: list = []
     for item in scan:

@@ -38,7 +38,7 @@ from core import locks
 from ingest.batches import BatchRefused, open_batch, record_duplicate, record_failed_batch
 from ingest.feeds.columnar import copy_chunks
 from ingest.feeds.mapping import FOLDERS, Mapping, load_mapping
-from ingest.feeds.reader import read_feed
+from ingest.feeds.reader import XLSX_MAX_UNPACKED_MB, read_feed
 from ingest.feeds.tables import ensure_feed_table, table_name
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def _supersede(conn, mapping: Mapping, file_date: dt.date, new_batch_id: int) ->
 
 
 def _load_file(conn, mapping: Mapping, cand: _Candidate, sha: str, run_date: dt.date,
-               row_check: RowCheck | None = None) -> FileSummary:
+               row_check: RowCheck | None = None, xlsx_max_mb: int = XLSX_MAX_UNPACKED_MB) -> FileSummary:
     names = [n for n, _, _ in mapping.table_columns()]
     columns = ["file_date", "line_no", *names, "extra"]
     table = f"raw.{table_name(mapping.folder)}"
@@ -181,7 +181,8 @@ def _load_file(conn, mapping: Mapping, cand: _Candidate, sha: str, run_date: dt.
 
         if row_check is None:
             def chunks():
-                for chunk in copy_chunks(cand.path, mapping, f"{batch.batch_id}\t{cand.file_date.isoformat()}\t"):
+                for chunk in copy_chunks(cand.path, mapping, f"{batch.batch_id}\t{cand.file_date.isoformat()}\t",
+                                         xlsx_max_mb):
                     counts["in"] += chunk.rows_in
                     for line_no, payload, reason in chunk.rejects:
                         spool.write(json.dumps(["r", line_no, payload, reason], ensure_ascii=False) + "\n")
@@ -192,7 +193,7 @@ def _load_file(conn, mapping: Mapping, cand: _Candidate, sha: str, run_date: dt.
             batch.copy_text(table, columns, chunks())
 
         def good_rows():
-            for row in read_feed(cand.path, mapping):
+            for row in read_feed(cand.path, mapping, xlsx_max_mb):
                 counts["in"] += 1
                 reason = row.reason
                 if reason is None and row_check is not None:
@@ -232,8 +233,10 @@ def _failed_batch_id(conn, folder: str, name: str) -> int | None:
 
 
 def load_folder(conn: psycopg.Connection, landing_dir: Path, folder: str,
-                run_date: dt.date, row_check: RowCheck | None = None) -> list[FileSummary]:
-    """Load every not-yet-loaded file of one folder dated run_date or earlier, in date order."""
+                run_date: dt.date, row_check: RowCheck | None = None,
+                xlsx_max_mb: int = XLSX_MAX_UNPACKED_MB) -> list[FileSummary]:
+    """Load every not-yet-loaded file of one folder dated run_date or earlier, in date order;
+    `xlsx_max_mb`: Settings.feed_xlsx_max_unpacked_mb."""
     mapping = load_mapping(folder)
     ensure_feed_table(conn, mapping)
     candidates, summaries = list_files(Path(landing_dir) / folder, folder)
@@ -245,7 +248,7 @@ def load_folder(conn: psycopg.Connection, landing_dir: Path, folder: str,
                 summaries.append(FileSummary(folder, cand.path.name, cand.file_date, "waiting",
                                              message=f"文件日期晚于运行日期 {run_date}，等到当天再装载"))
                 continue
-            summaries.append(_load_one(conn, mapping, cand, run_date, row_check))
+            summaries.append(_load_one(conn, mapping, cand, run_date, row_check, xlsx_max_mb))
     finally:
         _session_statement(conn, "select pg_advisory_unlock(%s)", (lock_key,))
     return summaries
@@ -271,7 +274,7 @@ def _refuse(conn, folder: str, cand: _Candidate, run_date: dt.date, message: str
 
 
 def _load_one(conn, mapping: Mapping, cand: _Candidate, run_date: dt.date,
-              row_check: RowCheck | None = None) -> FileSummary:
+              row_check: RowCheck | None = None, xlsx_max_mb: int = XLSX_MAX_UNPACKED_MB) -> FileSummary:
     folder = mapping.folder
     if cand.refused or cand.path.is_symlink():
         return _refuse(conn, folder, cand, run_date, cand.refused or "该文件是符号链接，不读取")
@@ -291,7 +294,7 @@ def _load_one(conn, mapping: Mapping, cand: _Candidate, run_date: dt.date,
         return FileSummary(folder, cand.path.name, cand.file_date, "duplicate",
                            batch_id=batch_id, message=message)
     try:
-        summary = _load_file(conn, mapping, cand, sha, run_date, row_check)
+        summary = _load_file(conn, mapping, cand, sha, run_date, row_check, xlsx_max_mb)
     except (psycopg.OperationalError, psycopg.InterfaceError):
         raise   # the warehouse itself is gone: nothing else can load either
     except BatchRefused as exc:   # open_batch has already recorded the 'failed' batch
@@ -332,12 +335,13 @@ def _unexpected(exc: Exception) -> str:
 
 
 def load_all(conn: psycopg.Connection, landing_dir: Path, run_date: dt.date,
-             folders: Iterable[str] | None = None) -> list[FileSummary]:
+             folders: Iterable[str] | None = None,
+             xlsx_max_mb: int = XLSX_MAX_UNPACKED_MB) -> list[FileSummary]:
     """load_folder for every landing folder (default: all 15); never raises for a bad file."""
     summaries: list[FileSummary] = []
     for folder in folders or FOLDERS:
         try:
-            summaries.extend(load_folder(conn, landing_dir, folder, run_date))
+            summaries.extend(load_folder(conn, landing_dir, folder, run_date, xlsx_max_mb=xlsx_max_mb))
         except (psycopg.OperationalError, psycopg.InterfaceError):
             raise
         except Exception as exc:   # a broken mapping file stops its own folder only

@@ -13,7 +13,6 @@ import datetime as dt
 import io
 import itertools
 import json
-import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ MAX_CELL_CHARS = 131_072       # a longer cell is not data: its row is rejected
 MAX_CSV_FIELD = 1 << 20        # beyond this the csv module stops (runaway quote): file refused
 MAX_PAYLOAD_CHARS = 200_000    # original text kept for a rejected row
 XLSX_MAX_UNPACKED_MB = 256     # all parts of a workbook, decompressed (zip-bomb guard);
-                               # FEED_XLSX_MAX_UNPACKED_MB overrides it
+                               # (Settings.feed_xlsx_max_unpacked_mb overrides it)
 XLSX_MAX_SHARED_STRINGS = 64 << 20   # openpyxl holds the shared strings in memory
 
 csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD))
@@ -262,14 +261,13 @@ def _open_workbook(path: Path):
 
     if not zipfile.is_zipfile(path):
         raise BatchRefused(_CORRUPT_XLSX)
-    _check_unpacked_size(path)
-    try:
+    try:   # sizes already checked by _xlsx_records, its only way in
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:   # BadZipFile, KeyError (missing part), XML errors ...
         raise BatchRefused(f"{_CORRUPT_XLSX}（{type(exc).__name__}）") from None
 
 
-def _check_unpacked_size(path: Path) -> None:
+def _check_unpacked_size(path: Path, limit_mb: int = XLSX_MAX_UNPACKED_MB) -> None:
     """Refuse a workbook that would decompress to more than the limits (a zip bomb, or a
     sheet padded with millions of styled empty cells). The sizes are the ones the zip
     declares; zipfile never inflates a part past its declared size."""
@@ -278,7 +276,6 @@ def _check_unpacked_size(path: Path) -> None:
             parts = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         raise BatchRefused(f"{_CORRUPT_XLSX}（{type(exc).__name__}）") from None
-    limit_mb = int(os.environ.get("FEED_XLSX_MAX_UNPACKED_MB") or XLSX_MAX_UNPACKED_MB)
     total = sum(p.file_size for p in parts)
     shared = sum(p.file_size for p in parts if p.filename.lower().endswith("sharedstrings.xml"))
     if total > limit_mb << 20 or shared > min(XLSX_MAX_SHARED_STRINGS, limit_mb << 20):
@@ -305,14 +302,15 @@ def _xlsx_rows(ws) -> Iterator[tuple[int, list]]:
         raise BatchRefused(f"{_CORRUPT_XLSX}（{type(exc).__name__}）") from None
 
 
-def _xlsx_records(path: Path, mapping: Mapping, epoch_out: list) -> Iterator[_Record]:
+def _xlsx_records(path: Path, mapping: Mapping, epoch_out: list,
+                  limit_mb: int = XLSX_MAX_UNPACKED_MB) -> Iterator[_Record]:
     """Rows of the first sheet that has a header row (a cover sheet before it is skipped).
 
     Read with calamine (compiled, ~30x faster than openpyxl); a workbook calamine cannot
     read is read again with openpyxl, which refuses a damaged one with a Chinese reason."""
     if not zipfile.is_zipfile(path):
         raise BatchRefused(_CORRUPT_XLSX)
-    _check_unpacked_size(path)
+    _check_unpacked_size(path, limit_mb)
     rows = _calamine_sheet_rows(path, mapping)
     if rows is None:
         yield from _openpyxl_records(path, mapping, epoch_out)
@@ -799,8 +797,9 @@ class FeedScan:
     `plan` and `epoch` are set once the header row has been read. BatchRefused is raised
     for a file that cannot be trusted as a whole."""
 
-    def __init__(self, path: Path, mapping: Mapping):
+    def __init__(self, path: Path, mapping: Mapping, xlsx_max_mb: int = XLSX_MAX_UNPACKED_MB):
         self.path = Path(path)
+        self.xlsx_max_mb = xlsx_max_mb
         self.mapping = mapping
         self.names = [name for name, _, _ in mapping.table_columns()]
         self.header: _Header | None = None
@@ -816,7 +815,7 @@ class FeedScan:
                 raise BatchRefused("文件为空（0 字节），连表头都没有，请重新导出")
             records = _csv_records(path, mapping)
         else:
-            records = _xlsx_records(path, mapping, epoch_box)
+            records = _xlsx_records(path, mapping, epoch_box, self.xlsx_max_mb)
 
         header: _Header | None = None
         header_keys: set[str] = set()
@@ -888,9 +887,9 @@ class FeedScan:
                 f"请让{mapping.department}按约定表头重新导出，或在映射文件 mappings/{mapping.folder}.yml 中补充表头写法")
 
 
-def read_feed(path: Path, mapping: Mapping) -> Iterator[FeedRow]:
+def read_feed(path: Path, mapping: Mapping, xlsx_max_mb: int = XLSX_MAX_UNPACKED_MB) -> Iterator[FeedRow]:
     """Yield every data row of the file; raise BatchRefused if the file cannot be trusted."""
-    scan = FeedScan(path, mapping)
+    scan = FeedScan(path, mapping, xlsx_max_mb)
     for rec, reason in scan:
         if reason is not None:
             yield FeedRow(rec.line_no, rec.payload, reason=reason)

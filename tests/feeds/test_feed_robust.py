@@ -255,14 +255,16 @@ def test_utf8_bom_in_front_of_gb18030(conn, landing):
     assert (r["name"], r["registration_office"]) == ("张三", "某某派出所")
 
 
-def test_xlsx_decompressing_past_the_limit_is_refused(conn, landing, monkeypatch):
-    monkeypatch.setenv("FEED_XLSX_MAX_UNPACKED_MB", "1")
+def test_xlsx_decompressing_past_the_limit_is_refused(conn, landing):
+    from core.settings import Settings
+
+    limit = Settings.from_env({"FEED_XLSX_MAX_UNPACKED_MB": "1"}, connection_id=None).feed_xlsx_max_unpacked_mb
     write_xlsx(landing, "minzheng", "20261128", [
         ["身份证号", "姓名", "救助类型", "起始日期", "状态"],
         *[[f"34122519900101{1000 + i % 9000}", "张" * 50, "农村低保", "2026-01-01", "在保"]
           for i in range(8000)]])
     assert os.path.getsize(landing / "minzheng" / "minzheng_20261128.xlsx") < 1 << 20
-    [s] = load_folder(conn, landing, "minzheng", RUN_DATE)
+    [s] = load_folder(conn, landing, "minzheng", RUN_DATE, xlsx_max_mb=limit)
     assert s.status == "failed" and "解压后过大" in s.message
     assert rows(conn, "minzheng") == []
 
