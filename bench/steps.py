@@ -214,6 +214,33 @@ def next_day(url: str, sim_url: str, landing: str, gx_dir: str, run_date: str) -
             "rows": int(changed), "peak_rss_mb": _rss_mb()}
 
 
+def direct_day(url: str, sim_url: str, landing: str, work: str, run_date: str) -> dict:
+    """The limit for `dag_overhead`: the same day as the DAG (every step of pipeline.steps.DAY
+    and close_day) called directly in this fresh interpreter, day one in a database of its
+    own. Imports are inside the clock (no _preload): the DAG pays them once too."""
+    t0 = time.perf_counter()
+    from local.run import DAG_ID
+    from pipeline import steps
+
+    work_dir = Path(work)
+    day = dt.date.fromisoformat(run_date)
+    settings = _settings(url, str(work_dir / "gx_direct")).replace(
+        platform_base_url=sim_url, platform_client_id="bench", platform_client_secret="bench",
+        landing_dir=Path(landing), outbox_dir=work_dir / "outbox_direct",
+        dbt_docs_dir=work_dir / "dbt_docs_direct")
+    seconds: dict = {}
+    outcomes = steps.run_day(settings, day, seconds=seconds)
+    t = time.perf_counter()
+    try:   # a planted province makes close_day fail on purpose, as in the DAG
+        steps.close_day(settings, DAG_ID, f"bench_direct_{run_date}", day, outcomes)
+    except RuntimeError:
+        pass
+    seconds["close_day"] = time.perf_counter() - t
+    total = time.perf_counter() - t0
+    seconds["imports_and_setup"] = total - sum(seconds.values())
+    return {"runs": [total], "tasks": {k: round(v, 2) for k, v in seconds.items()}, "peak_rss_mb": _rss_mb()}
+
+
 def task_times(airflow_db: Path, dag_id: str) -> dict[str, float]:
     """Seconds per task of the DAG's run, from Airflow's metadata (SQLite under AIRFLOW_HOME)."""
     import sqlite3

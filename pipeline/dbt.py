@@ -23,6 +23,9 @@ from core.settings import REPO_ROOT
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 PROFILE = "fpr_monitoring"
 SECRET_ENV = "DBT_ENV_SECRET_WAREHOUSE_PASSWORD"
+# The run date reaches dbt's `run_date()` macro through the environment: as a --vars value
+# it would change dbt's config checksum every day and cost a full re-parse of the project.
+RUN_DATE_ENV = "FPR_DBT_RUN_DATE"
 # libpq parameters dbt-postgres accepts as profile fields
 _PASSTHROUGH = ("sslmode", "sslcert", "sslkey", "sslrootcert", "connect_timeout",
                 "application_name", "keepalives_idle")
@@ -116,27 +119,32 @@ class DbtOutcome:
                 "error": self.error}
 
 
-def _vars(run_date: dt.date | None, extra: dict | None) -> list[str]:
-    values = {**({"run_date": run_date.isoformat()} if run_date else {}), **(extra or {})}
-    return ["--vars", json.dumps(values)] if values else []
+def _vars(extra: dict | None) -> list[str]:
+    return ["--vars", json.dumps(extra)] if extra else []
 
 
 def invoke(args: list[str], url: str, run_date: dt.date | None = None,
            extra_vars: dict | None = None, project_dir: Path | None = None,
-           threads: int = 4) -> DbtOutcome:
-    """Invoke dbt; never raises for a failing node: the outcome says what failed."""
+           threads: int = 4, callbacks: list | None = None) -> DbtOutcome:
+    """Invoke dbt; never raises for a failing node: the outcome says what failed.
+    `callbacks`: dbt's event callbacks (dbtRunner's public API), e.g. to see how it parsed."""
     from dbt.cli.main import dbtRunner
 
     profiles_dir, password = _profiles_dir(url, threads)
     os.environ[SECRET_ENV] = password
+    if run_date:
+        os.environ[RUN_DATE_ENV] = run_date.isoformat()
+    else:
+        os.environ.pop(RUN_DATE_ENV, None)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     cmd = [*args, "--project-dir", str(project_dir or DBT_PROJECT_DIR), "--profiles-dir", str(profiles_dir),
-           *_vars(run_date, extra_vars)]
+           *_vars(extra_vars)]
     try:
-        res = dbtRunner().invoke(cmd)
+        res = dbtRunner(callbacks=callbacks or []).invoke(cmd)
     finally:
         os.environ.pop(SECRET_ENV, None)
+        os.environ.pop(RUN_DATE_ENV, None)
     outcome = DbtOutcome(success=bool(res.success))
     results = getattr(res.result, "results", None) or []
     for r in results:

@@ -57,12 +57,15 @@ case when {{ expr }} is null or {{ expr }} = '' then null
      else left({{ expr }}, 3) || '****' || right({{ expr }}, 4) end
 {%- endmacro %}
 
-{# The run's logical date as a SQL date literal. No default: a hand run without
-   `--vars "{run_date: 'YYYY-MM-DD'}"` fails loudly instead of computing some other day. #}
+{# The run's logical date as a SQL date literal. The pipeline passes it in the environment
+   (FPR_DBT_RUN_DATE), not as a var: a changed var makes dbt re-parse the whole project every
+   day, a changed env var only the files that read it. `--vars "{run_date: 'YYYY-MM-DD'}"`
+   still wins (unit tests, hand runs). No default: a hand run without either fails loudly
+   instead of computing some other day. #}
 {% macro run_date() -%}
-{%- set value = var("run_date", none) -%}
+{%- set value = var("run_date", none) or env_var("FPR_DBT_RUN_DATE", "") or none -%}
 {%- if value is none and execute -%}
-{{ exceptions.raise_compiler_error("未提供运行日期：请用 --vars \"{run_date: 'YYYY-MM-DD'}\" 运行 dbt（流水线会自动传入）") }}
+{{ exceptions.raise_compiler_error("未提供运行日期：请用 --vars \"{run_date: 'YYYY-MM-DD'}\" 或环境变量 FPR_DBT_RUN_DATE 运行 dbt（流水线会自动传入）") }}
 {%- endif -%}
 date '{{ value or "1970-01-01" }}'
 {%- endmacro %}

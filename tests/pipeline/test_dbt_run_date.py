@@ -1,4 +1,7 @@
 """dbt is run for one explicit date: the DAG passes it, a hand run without it fails."""
+import datetime as dt
+
+
 def test_a_hand_run_without_a_run_date_fails_loudly(fresh_db_url):
     """No default run date: dbt must not quietly compute some other day."""
     from pipeline.dbt import invoke
@@ -6,3 +9,21 @@ def test_a_hand_run_without_a_run_date_fails_loudly(fresh_db_url):
     out = invoke(["compile", "--quiet", "--select", "rpt_county_daily"], fresh_db_url)
     assert not out.success
     assert "未提供运行日期" in str(out.error) + " ".join(out.messages.values())
+
+
+def test_a_new_day_keeps_partial_parsing_and_compiles_its_own_date(fresh_db_url):
+    """The date reaches dbt in the environment, not as a var: the next day re-parses only the
+    files that read it (a changed var would re-parse the whole project), and each day's SQL
+    carries that day's date, never the previous one from the saved manifest."""
+    from pipeline.dbt import DBT_PROJECT_DIR, invoke
+
+    events: list[str] = []
+    for day in (dt.date(2026, 11, 28), dt.date(2026, 11, 29)):
+        events.clear()
+        out = invoke(["compile", "--quiet", "--select", "rpt_county_daily"], fresh_db_url, day,
+                     callbacks=[lambda e: events.append(e.info.name)])
+        assert out.success, out.error
+        compiled = next((DBT_PROJECT_DIR / "target" / "compiled").rglob("rpt_county_daily.sql"))
+        assert f"date '{day.isoformat()}'" in compiled.read_text(encoding="utf-8")
+    assert "UnableToPartialParse" not in events       # the second day: partial parsing kept
+    assert "PartialParsingFile" in events or "PartialParsingEnabled" in events
