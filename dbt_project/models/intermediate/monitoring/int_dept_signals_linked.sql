@@ -2,23 +2,23 @@
 -- disability grades: the rules need them), linked to a person and household
 -- where the ID number names exactly one person (a duplicated number matches several: the count
 -- says so and the rules use every match). A platform alert's own person_id wins.
-with signals as (
-    select * from {{ ref('int_dept_signals') }}
-),
-
-persons as (
-    select * from {{ ref('int_person_identity') }}
-),
-
-matches as (
+with matches as (
     select s.signal_id,
            count(*)                       as matched_person_count,
            count(distinct p.household_id) as matched_household_count,
            min(p.person_id)               as person_id,
            min(p.household_id)            as household_id
-    from signals as s
-    join persons as p on p.id_number = s.id_number
+    from {{ ref('int_dept_signals') }} as s
+    inner join {{ ref('int_person_identity') }} as p on s.id_number = p.id_number
     group by s.signal_id
+),
+
+-- Only platform alerts carry a platform person; joined apart so that the department signals'
+-- NULLs never enter one hash join (half a million equal keys spill it into thousands of batches).
+alert_persons as (
+    select s.signal_id, p.person_id, p.household_id
+    from {{ ref('int_dept_signals') }} as s
+    inner join {{ ref('int_person_identity') }} as p on s.platform_person_id = p.person_id
 ),
 
 linked as (
@@ -27,9 +27,9 @@ linked as (
         coalesce(m.matched_person_count, 0) as matched_person_count,
         coalesce(ap.person_id, case when m.matched_person_count = 1 then m.person_id end) as person_id,
         coalesce(ap.household_id, case when m.matched_household_count = 1 then m.household_id end) as household_id
-    from signals as s
+    from {{ ref('int_dept_signals') }} as s
     left join matches as m using (signal_id)
-    left join persons as ap on ap.person_id = s.platform_person_id
+    left join alert_persons as ap using (signal_id)
 )
 
 select
