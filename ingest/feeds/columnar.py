@@ -23,6 +23,8 @@ from ingest.feeds.mapping import Mapping
 from ingest.feeds.reader import XLSX_MAX_UNPACKED_MB, FeedScan, _Header, _RowPlan, enum_fast
 
 CHUNK_ROWS = 1000
+MEMO_SIZE = 4096   # distinct cell texts remembered per column (shared by a folder's files)
+MEMO_TYPES = {"date", "code", "text", "integer", "money_yuan", "money_wan", "numeric"}
 NULL = "\\N"
 _SEP = "\x00"   # joins a column for one regex; never inside a cell (NUL is refused, and counted)
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -128,14 +130,32 @@ class _ColumnCopy:
         self.seg = {"date": _DATE_SEG, "id_number": _ID_SEG, "text": _TEXT_SEG,
                     **_NUMBER_SEGS}.get(t)
         self.full = _joined(self.seg) if self.seg is not None else None
+        # columns whose values repeat (dates, codes): a bounded memo of each text's COPY text
+        self.memo = {} if t in MEMO_TYPES else None
+        self.holes = {} if t in MEMO_TYPES else None   # str cell -> converter's value or reason
 
     def vector(self, cells: list) -> list:
         """COPY text of each cell; None where only the converter can read the cell."""
-        n = len(cells)
         text = _texts(cells, self.kind)
         if self.lookup is not None:
             out = list(map(self.lookup.get, text, repeat(_MISS)))
             return [None if v is _MISS else v for v in out] if _MISS in out else out
+        memo = self.memo
+        if memo is None:
+            return self._vector(text)
+        # a cell's COPY text depends on its text alone: each distinct text is read once
+        out = list(map(memo.get, text, repeat(_MISS)))
+        if _MISS in out:
+            new = list(dict.fromkeys(compress(text, [v is _MISS for v in out])))
+            got = dict(zip(new, self._vector(new)))
+            out = [got[c] if v is _MISS else v for v, c in zip(out, text)]
+            if len(memo) + len(got) > MEMO_SIZE:
+                memo.clear()
+            memo.update(got)
+        return out
+
+    def _vector(self, text: list) -> list:
+        n = len(text)
         joined = _SEP.join(text)
         if joined.count(_SEP) != n - 1:   # a NUL inside a cell
             return [None] * n
@@ -216,10 +236,12 @@ class Chunk:
 class _FilePlan:
     def __init__(self, header: _Header, plan: _RowPlan, n_names: int):
         self.header, self.plan, self.n = header, plan, n_names
-        self.columns = [(i, _ColumnCopy(col, conv), col, label, nullable, identifying, special,
-                         plan.slot[col.name],
-                         plan.slot[col.id_number_column] if col.id_number_column else None)
-                        for i, conv, col, label, nullable, identifying, special in plan.cells]
+        if plan.copies is None:   # the plan is shared by the files of one header layout
+            plan.copies = [(i, _ColumnCopy(col, conv), col, label, nullable, identifying, special,
+                            plan.slot[col.name],
+                            plan.slot[col.id_number_column] if col.id_number_column else None)
+                           for i, conv, col, label, nullable, identifying, special in plan.cells]
+        self.columns = plan.copies
         self.need = max((i for i, *_ in plan.cells), default=-1) + 1
 
 
@@ -295,19 +317,34 @@ def _holes(cells, texts, cc, col, label, identifying, special, id_slot, problems
     """The converter for the cells vector() could not read (as reader._typed_row does it);
     fills texts in place and returns the texts of the derived column (id_number_column)."""
     conv = cc.conv
+    memo = cc.holes
     derived = list(texts) if id_slot is not None else texts
     for r, text in enumerate(texts):
         if text is not None:
             continue
         cell = cells[r]
-        try:
-            value = conv(cell)
-        except nz.RowRejected as exc:
+        if memo is not None and type(cell) is str:   # a str cell reads the same every time
+            known = memo.get(cell)
+            if known is None:
+                try:
+                    known = (conv(cell), None)
+                except nz.RowRejected as exc:
+                    known = (None, str(exc))
+                if len(memo) >= MEMO_SIZE:
+                    memo.clear()
+                memo[cell] = known
+            value, reason = known
+        else:
+            try:
+                value, reason = conv(cell), None
+            except nz.RowRejected as exc:
+                value, reason = None, str(exc)
+        if reason is not None:
             if identifying:
-                problems.setdefault(r, []).append(str(exc))
+                problems.setdefault(r, []).append(reason)
                 texts[r] = derived[r] = ""   # never loaded (the row is rejected), nor "empty"
                 continue
-            warned.setdefault(r, []).append((label, nz.cell_text(cell), f"{exc}，已置空"))
+            warned.setdefault(r, []).append((label, nz.cell_text(cell), f"{reason}，已置空"))
             value = None
         if special:
             if col.type == "id_number" and value and len(value) == 20:

@@ -77,6 +77,11 @@ class Mapping:
     health_data: bool = False         # PIPL health details: fct_dept_signal withholds them
 
     @functools.cached_property
+    def compiled(self) -> dict:
+        """What the reader compiles from this mapping (per header layout), kept with it."""
+        return {}
+
+    @functools.cached_property
     def header_index(self) -> dict[str, Column]:
         """Normalised header text -> column."""
         index: dict[str, Column] = {}

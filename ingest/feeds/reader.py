@@ -682,14 +682,22 @@ class _RowPlan:
     cells: list           # (cell index, converter, column, label, nullable, identifying, special)
     n: int                # len(names)
     slot: dict            # column name -> position in names
+    copies: list | None = None   # columnar.py's compiled columns, built once per plan
 
 
 def _row_plan(header: _Header, mapping: Mapping, epoch, names: list[str]) -> _RowPlan:
-    identifying = mapping.identifying
-    cells = [(i, _converter(col, mapping, epoch), col, col.label, col.nullable,
-              col.name in identifying, col.type == "id_number" or bool(col.id_number_column))
-             for i, col in header.positions]
-    return _RowPlan(cells, len(names), {name: i for i, name in enumerate(names)})
+    """Compiled once per mapping, header layout and date system: the day's files of a folder
+    share their header, and compiling the converters costs more than a small file's rows."""
+    key = (tuple((i, col.name) for i, col in header.positions), epoch, tuple(names))
+    cache = mapping.compiled
+    plan = cache.get(key)
+    if plan is None:
+        identifying = mapping.identifying
+        cells = [(i, _converter(col, mapping, epoch), col, col.label, col.nullable,
+                  col.name in identifying, col.type == "id_number" or bool(col.id_number_column))
+                 for i, col in header.positions]
+        plan = cache[key] = _RowPlan(cells, len(names), {name: i for i, name in enumerate(names)})
+    return plan
 
 
 def _typed_row(cells: list, header: _Header, plan: _RowPlan, warnings: list) -> list:
