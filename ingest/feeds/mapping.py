@@ -122,7 +122,24 @@ class Mapping:
                             f"身份证号（{col.label}前18位）"))
         return out
 
+    @functools.cached_property
+    def _found(self) -> dict:
+        return {}
+
     def find_column(self, header_text) -> Column | None:
+        """The column a header cell names (None: no column). Every row near the top of a file
+        is asked about, the same texts file after file: a short str's answer is remembered."""
+        if type(header_text) is not str or len(header_text) > 64:
+            return self._find_column(header_text)
+        found = self._found
+        col = found.get(header_text, found)
+        if col is found:
+            if len(found) >= 8192:
+                found.clear()
+            col = found[header_text] = self._find_column(header_text)
+        return col
+
+    def _find_column(self, header_text) -> Column | None:
         key = header_key(header_text)
         if not key:
             return None

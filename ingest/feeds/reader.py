@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io
 import itertools
 import json
@@ -198,14 +199,17 @@ def _csv_stream(path: Path, encoding: str, offset: int, delimiter: str) -> Itera
 
 def _csv_lines(fh, delimiter: str) -> Iterator[tuple[int, str, list]]:
     """(first physical line, raw text, cells) of every record. A block of lines without a
-    quote is one record per line, split at C speed; from the first quote on, the csv module
-    is fed line by line to know which lines make up each record."""
+    quote, or whose quoted fields all close on their own line, is one record per line, split
+    at C speed; from the first other quote on, the csv module is fed line by line to know
+    which lines make up each record."""
     done = 0   # physical lines read so far
+    one_line_records = _one_line_records(delimiter)
     while True:
         block = fh.readlines(CSV_BLOCK)
         if not block:
             return
-        if '"' not in "".join(block):
+        text = "".join(block)
+        if '"' not in text or one_line_records(text):
             try:
                 rows = list(csv.reader(block, delimiter=delimiter))
             except csv.Error:
@@ -216,6 +220,17 @@ def _csv_lines(fh, delimiter: str) -> Iterator[tuple[int, str, list]]:
                 continue
         yield from _csv_records_by_line(itertools.chain(block, fh), delimiter, done)
         return
+
+
+@functools.lru_cache(maxsize=None)
+def _one_line_records(delimiter: str):
+    """fullmatch of lines whose every quoted field opens at the field's start and closes on
+    the same line, right before a delimiter or the line's end: each line is one record, and
+    the csv module reads the block as it reads the lines one by one."""
+    d = re.escape(delimiter)
+    cell = f'(?:"(?:[^"\r\n]|"")*"|[^"{d}\r\n]*)'
+    row = f"{cell}(?:{d}{cell})*"
+    return re.compile(f"(?:{row}(?:\r\n|\n|\r))*(?:{row})?").fullmatch
 
 
 def _csv_records_by_line(lines_in, delimiter: str, done: int) -> Iterator[tuple[int, str, list]]:
@@ -359,23 +374,17 @@ def _calamine_rows(sheet) -> Iterator[tuple[int, list]]:
         return
     first_col = start[1]   # rows are given from the first, columns from the first used one
     pad = [None] * first_col
-    cell = _calamine_cell
     for row_no, row in enumerate(sheet.iter_rows(), start=1):
-        cells = [cell(c) for c in row]
+        # "" -> None; a whole float -> int, as openpyxl reads "42" (IDs above 1e15 stay floats:
+        # their digits are lost)
+        cells = [None if c == "" and type(c) is str else
+                 int(c) if type(c) is float and c.is_integer() and -1e15 < c < 1e15 else c
+                 for c in row]
         if first_col:
             cells = pad + cells
         while cells and cells[-1] is None:
             cells.pop()
         yield row_no, cells
-
-
-def _calamine_cell(value):
-    t = type(value)
-    if t is str:
-        return value if value else None
-    if t is float and value.is_integer() and -1e15 < value < 1e15:
-        return int(value)   # openpyxl reads "42" as int; IDs above 1e15 stay floats (lost digits)
-    return value
 
 
 _DATE1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(?:1|true)\"")
@@ -430,7 +439,7 @@ def _is_blank(cells: list) -> bool:
         if c.isascii():
             if c.strip():
                 return False
-        elif not nz.is_empty(c):
+        elif "\u4e00" <= c[0] <= "\u9fff" or not nz.is_empty(c):   # NFKC keeps an ideograph
             return False
     return True
 
@@ -861,7 +870,11 @@ class FeedScan:
                         _header_hits(cells, mapping) >= mapping.header_threshold and \
                         {nz.header_key(c) for c in cells if not nz.is_empty(c)} <= header_keys | set(mapping.header_index):
                     continue   # the header repeated mid-file (pages glued together)
-            if (raw is None or "计" in raw) and _is_total(cells):
+            if raw is None:   # XLSX: one look at the row's texts for a total and a long cell
+                texts = "\x00".join([c for c in cells if isinstance(c, str)])
+                if "计" in texts and _is_total(cells):
+                    continue
+            elif "计" in raw and _is_total(cells):
                 continue
             n = len(cells)
             if csv_kind and n != width:
@@ -880,7 +893,8 @@ class FeedScan:
                         f"文件在第{rec.line_no}行最后一个字段“{nz.cell_text(cells[-1])[:40]}”处被截断"
                         f"（文件末尾没有换行，且该值不完整），文件不完整，请重新传送")
             previous_last = cells[-1] if cells else None
-            too_long = _too_long(cells) if raw is None or len(raw) > MAX_CELL_CHARS else None
+            too_long = _too_long(cells) if len(raw if raw is not None else texts) > MAX_CELL_CHARS \
+                else None
             if too_long:
                 rec._payload = _cap(rec.payload)
                 yield rec, too_long

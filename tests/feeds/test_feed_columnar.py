@@ -96,3 +96,19 @@ def test_clean_columns_take_the_vector_path(tmp_path, monkeypatch):
     monkeypatch.setattr(columnar, "_holes", lambda *a: calls.append(a) or (_ for _ in ()).throw(AssertionError))
     [chunk] = columnar.copy_chunks(path, mapping, PREFIX)
     assert (chunk.loaded, chunk.rejects, chunk.warnings, calls) == (50, [], [], [])
+
+
+def test_a_columns_memo_of_texts_changes_no_output_also_when_full(
+        tmp_path, monkeypatch):
+    """The memo of a column's texts (shared by a folder's files) changes no output, also once
+    it is full and cleared part-way through a chunk."""
+    mapping = load_mapping("gongan")
+    lines = ["身份证号,姓名,事件类型(死亡/户口迁出),事件日期,登记机关"] + [
+        f"34122519900101{1000 + i},张{i % 7},死亡,{['2026年11月1日', '2026-02-30', '2026-11-02'][i % 3]},某某派出所"
+        for i in range(60)]
+    path = write_csv(tmp_path, "gongan", "20261128", lines)
+    expected = _expected(path, mapping)
+    assert _columnar(path, mapping, monkeypatch, 1000) == expected
+    assert _columnar(path, mapping, monkeypatch, 1000) == expected   # memo warm
+    monkeypatch.setattr(columnar, "MEMO_SIZE", 2)
+    assert _columnar(path, mapping, monkeypatch, 7) == expected     # cleared as it goes

@@ -72,3 +72,39 @@ def test_calamine_reads_an_xlsx_as_openpyxl_does(tmp_path, monkeypatch):
     monkeypatch.setattr(reader, "_calamine_sheet_rows", lambda *a: None)   # openpyxl only
     assert fast == _rows(path, mapping)
     assert len(fast) == 4 and any(r[2] for r in fast)   # the lost ID is rejected either way
+
+
+_csv_piece = st.sampled_from(['"', '""', ",", "\t", ";", "|", "a", "张", " ", "\r\n", "\n", "\r", "1"])
+
+
+@settings(max_examples=400, deadline=None, database=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(text=st.lists(_csv_piece, max_size=40).map("".join),
+       delimiter=st.sampled_from(reader.CSV_DELIMITERS), block=st.sampled_from([1, 7, 1 << 16]))
+def test_csv_blocks_read_as_the_csv_module_reads_line_by_line(monkeypatch, text, delimiter, block):
+    """Blocks whose quoted fields close on their own line are split at once; the records, their
+    line numbers and raw text are those the csv module gives fed line by line."""
+    import io
+
+    monkeypatch.setattr(reader, "CSV_BLOCK", block)
+
+    def outcome(fn):
+        try:
+            return list(fn())
+        except Exception as exc:   # the same refusal, in Chinese
+            return type(exc).__name__, str(exc)
+
+    def by_line():
+        return reader._csv_records_by_line(io.StringIO(text, newline=""), delimiter, 0)
+
+    assert outcome(lambda: reader._csv_lines(io.StringIO(text, newline=""), delimiter)) == \
+        outcome(by_line)
+
+
+def test_quoted_fields_on_one_line_are_split_a_block_at_a_time(monkeypatch):
+    import io
+
+    lines = [f'{i},"1,{i}0.50","张 三"\r\n' for i in range(50)]
+    monkeypatch.setattr(reader, "_csv_records_by_line", lambda *a: (_ for _ in ()).throw(AssertionError))
+    got = list(reader._csv_lines(io.StringIO("".join(lines), newline=""), ","))
+    assert got == [(i + 1, line, [str(i), f"1,{i}0.50", "张 三"]) for i, line in enumerate(lines)]
