@@ -197,8 +197,6 @@ def bench_scale(households: int, server: str, warmup: int, repeats: int) -> list
         print(f"  rules {rows[-1]['seconds']} 秒", flush=True)
 
         day_one = sum(x["seconds"] for x in rows if x["step"] in ("platform", "csv", "xlsx", "dbt_build", "rules"))
-        rows.append(_dag_overhead(server, db, households, work, province, day))
-        print(f"  DAG {rows[-1]['seconds']} 秒（比值 {rows[-1]['ratio']}）", flush=True)
         # the next day's platform: a copy of the province's, 1% of its records changed
         shutil.copytree(province / "platform", work / "next" / "platform")
         changed = _change_platform_records(work / "next" / "platform", RUN_DATE + dt.timedelta(days=1), CHANGED_SHARE)
@@ -211,6 +209,11 @@ def bench_scale(households: int, server: str, warmup: int, repeats: int) -> list
         rows.append(_row("next_day", households, n, {"runs": [day_one]}, parts=n["parts"],
                          changed_records=changed,
                          note="平台 1% 记录变更，部门文件无新交付；基准为第一天各步骤中位数之和"))
+        print(f"  next day {rows[-1]['seconds']} 秒（比值 {rows[-1]['ratio']}）", flush=True)
+        # after the next day: the DAG's two days run dbt against databases of their own (another
+        # profile), which would cost the next day a full re-parse a site never pays
+        rows.append(_dag_overhead(server, db, households, work, province, day))
+        print(f"  DAG {rows[-1]['seconds']} 秒（比值 {rows[-1]['ratio']}）", flush=True)
     finally:
         if not os.environ.get("BENCH_KEEP_DB"):
             with psycopg.connect(_with_db(server, "postgres"), autocommit=True) as conn:

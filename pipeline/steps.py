@@ -168,13 +168,26 @@ def grant_bi_access(settings: Settings) -> str | None:
         return ensure_bi_reader(conn, settings.bi_reader_user, settings.bi_reader_password)
 
 
+# What a dbt docs site is: the page and the two artifacts it reads.
+DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
+
+
 def generate_dbt_docs(settings: Settings, run_date: dt.date) -> str:
-    """`dbt docs generate` into DBT_DOCS_DIR (default var/dbt_docs); returns that directory."""
-    from pipeline.dbt import run_dbt
+    """`dbt docs generate`, published into DBT_DOCS_DIR (default var/dbt_docs); returns that
+    directory. Generated in dbt's own target folder, where the day's build left its parse (a
+    target path of its own would make dbt parse the whole project again every day)."""
+    import shutil
+
+    from pipeline.dbt import manifest_path, run_dbt
 
     out = settings.dbt_docs_dir.resolve()
-    run_dbt(["docs", "generate", "--quiet", "--target-path", str(out)], settings.require_warehouse_url(),
-            run_date, threads=settings.dbt_threads)
+    run_dbt(["docs", "generate", "--quiet"], settings.require_warehouse_url(), run_date,
+            threads=settings.dbt_threads)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in DOCS_FILES:   # each file replaced whole: a reader never sees half a site file
+        tmp = out / f".{name}.partial"
+        shutil.copyfile(manifest_path().parent / name, tmp)
+        tmp.replace(out / name)
     return str(out)
 
 
