@@ -54,6 +54,21 @@ set updated_at = excluded.updated_at, is_deleted = excluded.is_deleted,
     payload = excluded.payload, load_batch_id = excluded.load_batch_id
 """
 
+# A new batch's versions against the current ones: the current table already holds the best
+# version of every earlier batch, so the batch's own rows are all there is to compare (read by
+# the batch index; a look-up into the whole history went quadratic on a table without statistics).
+CURRENT_FROM_BATCH = """
+insert into {current} as c (record_id, updated_at, is_deleted, payload, load_batch_id)
+select distinct on (b.record_id) b.record_id, b.updated_at, b.is_deleted, b.payload, b.load_batch_id
+from {table} as b
+where b.load_batch_id = %(batch)s
+order by b.record_id, b.updated_at desc
+on conflict (record_id) do update
+set updated_at = excluded.updated_at, is_deleted = excluded.is_deleted,
+    payload = excluded.payload, load_batch_id = excluded.load_batch_id
+where (excluded.updated_at, excluded.load_batch_id) > (c.updated_at, c.load_batch_id)
+"""
+
 
 class PlatformShortPull(PlatformError):
     """The platform kept sending fewer items than its own `total`: records are missing."""
@@ -101,8 +116,9 @@ def current_table(res: Resource) -> str:
 def _update_current(conn: psycopg.Connection, res: Resource, batch_id: int,
                     superseded: list[int]) -> None:
     """Bring the current table up to date with batch `batch_id` (its rows already in the
-    history) and with the rows of the `superseded` batches (already deleted from it): every
-    record either names is looked up again in the history (index on record_id, updated_at)."""
+    history) and with the rows of the `superseded` batches (already deleted from it): a record
+    whose current version left is looked up again in the history (index on record_id,
+    updated_at); then the batch's versions replace the current ones they are later than."""
     current = current_table(res)
     if superseded:
         # a version that left with its batch: the record falls back to its best remaining one,
@@ -113,10 +129,7 @@ def _update_current(conn: psycopg.Connection, res: Resource, batch_id: int,
             conn.execute(CURRENT_FROM_HISTORY.format(current=current, table=res.table,
                                                      affected="select unnest(%(gone)s::text[])"),
                          {"gone": gone})
-    conn.execute(CURRENT_FROM_HISTORY.format(
-        current=current, table=res.table,
-        affected="select record_id from " + res.table + " where load_batch_id = %(batch)s"),
-        {"batch": batch_id})
+    conn.execute(CURRENT_FROM_BATCH.format(current=current, table=res.table), {"batch": batch_id})
 
 
 def previous_watermark(conn: psycopg.Connection, resource: str, run_date: dt.date) -> dt.datetime | None:
