@@ -172,8 +172,7 @@ def _load_file(conn, mapping: Mapping, cand: _Candidate, sha: str, run_date: dt.
     table = f"raw.{table_name(mapping.folder)}"
     summary = FileSummary(mapping.folder, cand.path.name, cand.file_date, "succeeded")
     # Rejects are spooled (in memory up to 1 MB) while the COPY runs: Batch.reject may flush
-    # with a COPY of its own,
-    # which cannot start while ours is open.
+    # with a COPY of its own, which cannot start while ours is open.
     with tempfile.SpooledTemporaryFile(1 << 20, "w+", encoding="utf-8") as spool, open_batch(
             conn, source=mapping.folder, entity=mapping.folder, origin=cand.path.name,
             run_date=run_date, file_date=cand.file_date, sha256=sha) as batch:
