@@ -8,6 +8,7 @@ Environment:
   WAREHOUSE_URL     a server to use (a database bench_<n>_<time> is created on it and dropped
                     afterwards); unset: the embedded server under var/pg
   BENCH_KEEP_DB=1   keep the bench databases
+  BENCH_FRESH_PROVINCE=1  generate the synthetic province again (else reused per generator version)
 
 Writes var/bench/results.json (a list of {step, households, seconds, limit_seconds, ratio,
 peak_rss_mb, ...}; ratio = project time / limit time, lower is better), the dbt per-model

@@ -132,10 +132,9 @@ def invoke(args: list[str], url: str, run_date: dt.date | None = None,
 
     profiles_dir, password = _profiles_dir(url, threads)
     os.environ[SECRET_ENV] = password
+    given_date = os.environ.get(RUN_DATE_ENV)   # a hand run's own, kept when no date is passed
     if run_date:
         os.environ[RUN_DATE_ENV] = run_date.isoformat()
-    else:
-        os.environ.pop(RUN_DATE_ENV, None)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     cmd = [*args, "--project-dir", str(project_dir or DBT_PROJECT_DIR), "--profiles-dir", str(profiles_dir),
@@ -144,7 +143,10 @@ def invoke(args: list[str], url: str, run_date: dt.date | None = None,
         res = dbtRunner(callbacks=callbacks or []).invoke(cmd)
     finally:
         os.environ.pop(SECRET_ENV, None)
-        os.environ.pop(RUN_DATE_ENV, None)
+        if given_date is None:
+            os.environ.pop(RUN_DATE_ENV, None)
+        else:
+            os.environ[RUN_DATE_ENV] = given_date
     outcome = DbtOutcome(success=bool(res.success))
     results = getattr(res.result, "results", None) or []
     for r in results:
