@@ -16,9 +16,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from core.settings import CONFIG
+from core.yaml_file import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +138,7 @@ DEFAULT_ROUTING = CONFIG / "routing.yml"
 
 def load_routing(path: Path = DEFAULT_ROUTING) -> Routing:
     """config/routing.yml, or the file Settings.routing_file names (ALERT_ROUTING_FILE)."""
-    data = yaml.safe_load(Path(path or DEFAULT_ROUTING).read_text(encoding="utf-8"))
+    data = read_yaml(path or DEFAULT_ROUTING)
     rec = lambda d: Recipient(name=str(d["name"]), email=str(d["email"]).strip())
     regions, flags, robots = {}, {}, {}
     for raw_code, value in (data.get("regions") or {}).items():

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from core.yaml_file import read_yaml
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 FAMILY_NAMES = {
@@ -52,7 +52,7 @@ class Rule:
 def load_rules(families: list[str] | None = None) -> list[Rule]:
     rules = []
     for path in sorted(RULES_DIR.glob("*.yml")):
-        for item in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]:
+        for item in read_yaml(path)["rules"]:
             rule = Rule(rule_id=item["id"], entity_type=item["entity"], severity=item["severity"],
                         title=item["title"], table=item["table"], sql=item["sql"].strip())
             if families is None or rule.family in families:

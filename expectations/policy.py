@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from core.settings import CONFIG
+from core.yaml_file import read_yaml
 
 DEFAULT_POLICY = CONFIG / "policy.yml"
 
 
 def load_policy(path: Path = DEFAULT_POLICY) -> dict:
     """config/policy.yml, or the file Settings.policy_file names (POLICY_FILE)."""
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return read_yaml(path)
 
 
 def _values_table(mapping: dict, value_type: str) -> str:
@@ -36,16 +34,10 @@ def _feed_folders() -> str:
 
 
 def feed_cadences() -> dict[str, str]:
-    """Landing folder -> its mapping's `cadence:` (daily / weekly / on_change; default daily).
-    Read from the YAML itself: the mapping loader does not carry the key."""
-    from ingest.feeds import FOLDERS
-    from ingest.feeds.mapping import MAPPINGS_DIR
+    """Landing folder -> its mapping's `cadence:` (daily / weekly / on_change; default daily)."""
+    from ingest.feeds import FOLDERS, load_mapping
 
-    out = {}
-    for folder in FOLDERS:
-        raw = yaml.safe_load((MAPPINGS_DIR / f"{folder}.yml").read_text(encoding="utf-8"))
-        out[folder] = str(raw.get("cadence", "daily"))
-    return out
+    return {folder: load_mapping(folder).cadence for folder in FOLDERS}
 
 
 def _daily_feed_folders() -> str:

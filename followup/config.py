@@ -5,9 +5,8 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from core.settings import CONFIG
+from core.yaml_file import read_yaml
 
 DEFAULT_DAYS = {"high": 7, "medium": 15, "low": 30}
 DEFAULT_CONFIG = CONFIG / "followup.yml"
@@ -45,7 +44,7 @@ def _periods(raw: dict | None, where: str, path: str) -> Periods:
 
 @functools.lru_cache(maxsize=8)
 def _load(path: str, mtime: float) -> FollowupConfig:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data = read_yaml(path) or {}
     return FollowupConfig(
         due=_periods(data.get("due_days"), "due_days", path),
         county_after=_periods((data.get("escalation") or {}).get("county_after_overdue_days"),

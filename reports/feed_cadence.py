@@ -6,26 +6,19 @@ from __future__ import annotations
 import csv
 import io
 
-import yaml
-
 from core.settings import REPO_ROOT
+from ingest.feeds.mapping import CADENCES
 
 SEED = REPO_ROOT / "dbt_project" / "seeds" / "feed_cadence.csv"
-CADENCES = ("daily", "weekly", "on_change")
+__all__ = ["CADENCES", "SEED", "cadence_rows", "seed_text"]
 
 
 def cadence_rows() -> list[tuple[str, str, str]]:
-    from ingest.feeds import FOLDERS
-    from ingest.feeds.mapping import MAPPINGS_DIR
+    """(folder, department, cadence) of every daily landing folder; load_mapping checks the
+    cadence is one of CADENCES."""
+    from ingest.feeds import FOLDERS, load_mapping
 
-    rows = []
-    for folder in FOLDERS:
-        raw = yaml.safe_load((MAPPINGS_DIR / f"{folder}.yml").read_text(encoding="utf-8"))
-        cadence = str(raw.get("cadence", "daily"))
-        if cadence not in CADENCES:
-            raise ValueError(f"{folder}.yml: cadence {cadence!r} not in {CADENCES}")
-        rows.append((folder, str(raw.get("department", folder)), cadence))
-    return rows
+    return [(folder, (m := load_mapping(folder)).department, m.cadence) for folder in FOLDERS]
 
 
 def seed_text() -> str:

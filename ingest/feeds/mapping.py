@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from core.yaml_file import YAMLError, read_yaml
 from ingest.feeds.normalize import header_key
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
@@ -198,8 +197,7 @@ def load_mapping(folder: str, mappings_dir: Path | None = None) -> Mapping:
 @functools.lru_cache(maxsize=None)
 def _load_mapping(folder: str, mappings_dir: Path) -> Mapping:
     path = mappings_dir / f"{folder}.yml"
-    with open(path, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
+    raw = read_yaml(path)
     if raw.get("folder") != folder:
         raise ValueError(f"{path}: folder is {raw.get('folder')!r}, expected {folder!r}")
     columns = tuple(_column(folder, c) for c in raw["columns"])
@@ -232,8 +230,8 @@ def _daily_load(path: Path) -> bool:
     """Only the one key, so a broken mapping still names its folder: load_all then records
     that folder's failure instead of every folder failing at import."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        raw = read_yaml(path)
+    except (OSError, UnicodeDecodeError, YAMLError):
         return True
     return not isinstance(raw, dict) or bool(raw.get("daily_load", True))
 
