@@ -30,3 +30,8 @@ end
 {% macro id_hash_or_null(expr) -%}
 {{ id_hash(expr) }}
 {%- endmacro %}
+
+{# For a model that copies hashes made elsewhere (dim_person): it fails without the key too. #}
+{% macro require_pii_key() -%}
+{%- if execute -%}{{ assert_pii_key_installed() }}{%- endif -%}
+{%- endmacro %}

@@ -22,12 +22,14 @@ def empty_warehouse(pg_server_url):
     from ingest.feeds import ensure_feed_tables
     from ingest.platform.load import ensure_platform_tables
     from pipeline.dbt import run_dbt
+    from pipeline.pii import install_hash_key
     from tests.conftest import _create_db
 
     url = _create_db(pg_server_url, "u")
     with warehouse.connect(url) as conn:
         ensure_platform_tables(conn)
         ensure_feed_tables(conn)
+        install_hash_key(conn, "unit-test-key-" + "0" * 32)   # int_person_identity hashes ID numbers
     run_dbt(["run", "--quiet", "--select", *(f"+{m}" for m in UNIT_TESTED)], url, RUN_DATE)
     return url
 

@@ -4,6 +4,13 @@
 -- Also the ID checks (ID-01, ID-04), duplicates among live persons (ID-02) and 公安 deaths (ID-03).
 -- stg_platform__persons already holds the normalised number (id_number, norm_id_exact of the
 -- raw number) and the checks on it (id_valid, id_birth_date, id_gender), typed once per version.
+-- Diff-incremental (macros/incremental_diff.sql): the whole result is computed every run, only
+-- the rows that differ are written, and the keyed ID hash (the costly part; dim_person copies
+-- it) is computed only for them, or for all after a key rotation or a change of this model.
+{{ config(materialized='incremental', unique_key='person_id', incremental_strategy='delete+insert',
+          on_schema_change='sync_all_columns', indexes=[{'columns': ['person_id'], 'unique': true}],
+          post_hook="{{ diff_incremental_prune(ref('int_live_persons'), 'person_id', comment=true, with_key=true) }}") }}
+
 with persons as (
     select p.*, p.id_number as norm_id
     from {{ ref('int_live_persons') }} as p
@@ -14,28 +21,37 @@ live_id_counts as (
     from persons
     where person_status = '正常' and norm_id is not null
     group by norm_id
+),
+
+identity as (
+    select
+        c.person_id,
+        c.household_id,
+        h.county_code,
+        h.town_code,
+        h.village_code,
+        c.norm_id                                                   as id_number,
+        c.id_type,
+        c.person_name,
+        c.gender,
+        c.birth_date,
+        c.person_status,
+        (c.person_status = '正常')                                  as is_live,
+        c.id_valid,
+        c.id_birth_date,
+        c.id_gender,
+        case when c.person_status = '正常' then coalesce(l.live_persons_with_id, 0) else 0 end
+                                                                    as live_persons_with_id,
+        d.death_date                                                as gongan_death_date
+    from persons as c
+    join {{ ref('int_live_households') }} as h using (household_id)
+    left join live_id_counts as l on l.norm_id = c.norm_id
+    left join {{ ref('int_gongan_deaths') }} as d on d.id_number = c.norm_id
+),
+
+changed as (
+    {{ diff_incremental_changed('identity', 'person_id', kept=['id_hash'], with_key=true) }}
 )
 
-select
-    c.person_id,
-    c.household_id,
-    h.county_code,
-    h.town_code,
-    h.village_code,
-    c.norm_id                                                   as id_number,
-    c.id_type,
-    c.person_name,
-    c.gender,
-    c.birth_date,
-    c.person_status,
-    (c.person_status = '正常')                                  as is_live,
-    c.id_valid,
-    c.id_birth_date,
-    c.id_gender,
-    case when c.person_status = '正常' then coalesce(l.live_persons_with_id, 0) else 0 end
-                                                                as live_persons_with_id,
-    d.death_date                                                as gongan_death_date
-from persons as c
-join {{ ref('int_live_households') }} as h using (household_id)
-left join live_id_counts as l on l.norm_id = c.norm_id
-left join {{ ref('int_gongan_deaths') }} as d on d.id_number = c.norm_id
+select c.*, {{ id_hash_or_null('c.id_number') }} as id_hash
+from changed as c
