@@ -57,17 +57,29 @@ set updated_at = excluded.updated_at, is_deleted = excluded.is_deleted,
 # A new batch's versions against the current ones: the current table already holds the best
 # version of every earlier batch, so the batch's own rows are all there is to compare (read by
 # the batch index; a look-up into the whole history went quadratic on a table without statistics).
+# {select} is one of the two below, {conflict} ON_CONFLICT or nothing (see _update_current).
 CURRENT_FROM_BATCH = """
 insert into {current} as c (record_id, updated_at, is_deleted, payload, load_batch_id)
-select distinct on (b.record_id) b.record_id, b.updated_at, b.is_deleted, b.payload, b.load_batch_id
+{select}
+{conflict}
+"""
+
+# the batch's best version of each record: its rows themselves when no record_id repeats in
+# it (the loader counted), which spares sorting every row, payload and all
+BATCH_BEST = """select distinct on (b.record_id) b.record_id, b.updated_at, b.is_deleted, b.payload, b.load_batch_id
 from {table} as b
 where b.load_batch_id = %(batch)s
-order by b.record_id, b.updated_at desc
-on conflict (record_id) do update
+order by b.record_id, b.updated_at desc"""
+BATCH_ROWS = """select b.record_id, b.updated_at, b.is_deleted, b.payload, b.load_batch_id
+from {table} as b
+where b.load_batch_id = %(batch)s"""
+
+# left out when the current table is empty: nothing to conflict with, and a plain insert
+# costs half a speculative one
+ON_CONFLICT = """on conflict (record_id) do update
 set updated_at = excluded.updated_at, is_deleted = excluded.is_deleted,
     payload = excluded.payload, load_batch_id = excluded.load_batch_id
-where (excluded.updated_at, excluded.load_batch_id) > (c.updated_at, c.load_batch_id)
-"""
+where (excluded.updated_at, excluded.load_batch_id) > (c.updated_at, c.load_batch_id)"""
 
 
 class PlatformShortPull(PlatformError):
@@ -114,11 +126,13 @@ def current_table(res: Resource) -> str:
 
 
 def _update_current(conn: psycopg.Connection, res: Resource, batch_id: int,
-                    superseded: list[int]) -> None:
+                    superseded: list[int], ids_repeat: bool = True) -> None:
     """Bring the current table up to date with batch `batch_id` (its rows already in the
     history) and with the rows of the `superseded` batches (already deleted from it): a record
     whose current version left is looked up again in the history (index on record_id,
-    updated_at); then the batch's versions replace the current ones they are later than."""
+    updated_at); then the batch's versions replace the current ones they are later than.
+    `ids_repeat` False: the loader saw each record_id at most once in the batch (then a
+    repeat would fail the insert, never pass unnoticed)."""
     current = current_table(res)
     if superseded:
         # a version that left with its batch: the record falls back to its best remaining one,
@@ -129,7 +143,12 @@ def _update_current(conn: psycopg.Connection, res: Resource, batch_id: int,
             conn.execute(CURRENT_FROM_HISTORY.format(current=current, table=res.table,
                                                      affected="select unnest(%(gone)s::text[])"),
                          {"gone": gone})
-    conn.execute(CURRENT_FROM_BATCH.format(current=current, table=res.table), {"batch": batch_id})
+    # empty (a first full pull, or a rerun of it): written only here, under the resource's lock
+    empty = conn.execute(f"select not exists (select from {current})").fetchone()[0]
+    select = (BATCH_BEST if ids_repeat else BATCH_ROWS).format(table=res.table)
+    conn.execute(CURRENT_FROM_BATCH.format(current=current, select=select,
+                                           conflict="" if empty else ON_CONFLICT),
+                 {"batch": batch_id})
 
 
 def previous_watermark(conn: psycopg.Connection, resource: str, run_date: dt.date) -> dt.datetime | None:
@@ -240,6 +259,7 @@ class _Pulled:
     loaded: int = 0          # rows written
     total: int | None = None
     watermark: dt.datetime | None = None
+    ids_repeat: bool = False  # some record_id arrived more than once (a repeat or two versions)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -330,7 +350,9 @@ def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, writ
     common case) lands as the bytes it came in: parsed once, by the validator, never
     re-encoded. Any other item (a type problem, an unknown field, a \\u escape, which may
     hide \\u0000 or a lone surrogate) is read into Python and takes the full checks."""
-    pulled, seen = _Pulled(), set()
+    # the items seen: the first updated_at of each record_id, and the later (record_id,
+    # updated_at) pairs of a record that came again (rare: far less memory than all pairs)
+    pulled, first, more = _Pulled(), {}, set()
     write_bad = bad.write
     fast = res.fast_check
     for page in _prefetched(client.iter_pages(res.name, since)):
@@ -372,10 +394,15 @@ def _pull(client: PlatformClient, res: Resource, since: dt.datetime | None, writ
                 rows.append(f"{prefix}{_copy_text(record_id)}\t{updated_at.isoformat()}\t"
                             f"{'t' if deleted else 'f'}\t{_copy_text(payload)}\n".encode())
             landed += 1
-            if key in seen:
-                pulled.duplicates += 1
+            record_id, updated_at = key
+            if record_id not in first:
+                first[record_id] = updated_at
             else:
-                seen.add(key)
+                pulled.ids_repeat = True
+                if first[record_id] == updated_at or key in more:
+                    pulled.duplicates += 1
+                else:
+                    more.add(key)
         if rows:
             write_rows(b"".join(rows))
             pulled.loaded += landed
@@ -483,7 +510,7 @@ def load_resource(conn: psycopg.Connection, client: PlatformClient, resource: st
             )]
             if superseded:
                 conn.execute(f"delete from {res.table} where load_batch_id = any(%s)", (superseded,))
-            _update_current(conn, res, batch.batch_id, superseded)
+            _update_current(conn, res, batch.batch_id, superseded, pull.ids_repeat)
             notes = [f"updated_since={since.isoformat() if since else '全量'}", f"页数 {pages}"]
             if duplicates:
                 notes.append(f"重复条目 {duplicates} 条（同一主键与 updated_at），原样落地，staging 只取一条")
