@@ -18,12 +18,6 @@ D1 = dt.date(2026, 11, 28)
 D2 = dt.date(2026, 11, 29)
 
 
-@pytest.fixture()
-def conn(fresh_db_url):
-    with psycopg.connect(fresh_db_url, autocommit=True) as c:
-        yield c
-
-
 def spy(monkeypatch) -> list[bool]:
     """What each call of _insert_then_key returned (True: the key was built after the rows)."""
     calls, real = [], load._insert_then_key
