@@ -77,8 +77,7 @@ BATCH_ROWS = """select b.record_id, b.updated_at, b.is_deleted, b.payload, b.loa
 from {table} as b
 where b.load_batch_id = %(batch)s"""
 
-# left out when the current table is empty: nothing to conflict with, and a plain insert
-# costs half a speculative one
+# left out when the current table is empty: nothing to conflict with
 ON_CONFLICT = """on conflict (record_id) do update
 set updated_at = excluded.updated_at, is_deleted = excluded.is_deleted,
     payload = excluded.payload, load_batch_id = excluded.load_batch_id
