@@ -208,6 +208,7 @@ def bench_scale(households: int, server: str, warmup: int, repeats: int) -> list
         finally:
             sim.stop()
         rows.append(_row("next_day", households, n, {"runs": [day_one]}, parts=n["parts"],
+                         peak_rss_mb_after=n["peak_rss_mb_after"],
                          changed_records=changed,
                          note="平台 1% 记录变更，部门文件无新交付；基准为第一天各步骤中位数之和"))
         print(f"  next day {rows[-1]['seconds']} 秒（比值 {rows[-1]['ratio']}）", flush=True)

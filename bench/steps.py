@@ -203,14 +203,17 @@ def next_day(url: str, sim_url: str, landing: str, gx_dir: str, run_date: str) -
                                                platform_client_secret="bench", landing_dir=Path(landing))
     _preload(gx=True)
     seconds: dict = {}
+    peak: dict = {}   # the process's peak RSS after each step: which step raised it
     t0 = time.perf_counter()
-    steps.run_day(settings, day, until="quality", seconds=seconds)
+    steps.run_day(settings, day, until="quality", seconds=seconds,
+                  after_step=lambda name: peak.update({name: _rss_mb()}))
     total = time.perf_counter() - t0
     with psycopg.connect(url) as conn:
         changed = conn.execute("select coalesce(sum(rows_loaded), 0) from raw.load_batch "
                                "where run_date = %s", (day,)).fetchone()[0]
     names = {"ingest_platform": "platform", "ingest_feeds": "files", "transform": "dbt", "quality": "rules"}
     return {"runs": [total], "parts": {names[k]: round(v, 2) for k, v in seconds.items()},
+            "peak_rss_mb_after": {names[k]: v for k, v in peak.items()},
             "rows": int(changed), "peak_rss_mb": _rss_mb()}
 
 

@@ -69,26 +69,41 @@ def build_data_docs(gx_dir: Path) -> str | None:
     return next(iter(sites.values()), None)
 
 
-def _build(context, rules_by_table: dict[str, list], url: str):
+def _readable(conn, tables) -> set[str]:
+    """The tables this login can read (GX would find out table by table while adding assets)."""
+    return {r[0] for r in conn.execute(
+        "select t from unnest(%s::text[]) t "
+        "where to_regclass(t) is not null and has_table_privilege(to_regclass(t), 'select')",
+        (sorted(tables),))}
+
+
+def _build(context, rules_by_table: dict[str, list], url: str, readable: set[str]):
     import great_expectations as gx
-    from great_expectations.datasource.fluent.interfaces import TestConnectionError
+    from great_expectations.core.batch_definition import BatchDefinition
+    from great_expectations.datasource.fluent.sql_datasource import TableAsset
 
     from expectations.gx_rules import RuleExpectation
 
+    not_run = []
+    for table in sorted(set(rules_by_table) - readable):
+        log.error("无法读取 %s（不存在或无查询权限）", table)
+        not_run += [{"rule_id": rule.rule_id, "reason": f"无法读取所校验的数据表 {table}"}
+                    for rule, _ in rules_by_table[table]]
+    tables = sorted(set(rules_by_table) & readable)
+    if not tables:
+        return None, not_run
     # GX's own config substitution: the URL stays in the environment, GX keeps only the ${...}
     os.environ["GX_WAREHOUSE_URL"] = url
-    ds = context.data_sources.add_postgres(DATASOURCE, connection_string="${GX_WAREHOUSE_URL}")
-    validations, not_run = [], []
-    for table, rules in sorted(rules_by_table.items()):
-        schema, name = table.split(".")
-        try:   # GX checks the table is readable when the asset is added
-            asset = ds.add_table_asset(name=table, table_name=name, schema_name=schema)
-        except TestConnectionError as exc:
-            log.error("无法读取 %s：%s", table, exc)
-            not_run += [{"rule_id": rule.rule_id, "reason": f"无法读取所校验的数据表 {table}"}
-                        for rule, _ in rules]
-            continue
-        batch_def = asset.add_batch_definition_whole_table("whole_table")
+    # All assets given at once: added one by one, GX re-serialises the whole data source after
+    # each asset and each batch definition (a fifth of the step at 20,000 households).
+    ds = context.data_sources.add_postgres(
+        DATASOURCE, connection_string="${GX_WAREHOUSE_URL}",
+        assets=[TableAsset(name=table, table_name=table.split(".")[1], schema_name=table.split(".")[0],
+                           batch_definitions=[BatchDefinition(name="whole_table")]) for table in tables])
+    validations = []
+    for table in tables:
+        rules = rules_by_table[table]
+        batch_def = ds.get_asset(table).get_batch_definition("whole_table")
         # expectations given at construction: add_expectation on a suite writes the store each time
         suite = gx.ExpectationSuite(name=_suite_name(table), expectations=[RuleExpectation(
             unexpected_rows_query=sql,
@@ -166,7 +181,7 @@ def run_rules(settings: Settings, run_date: dt.date, families: list[str] | None 
             by_table: dict[str, list] = defaultdict(list)
             for rule, sql in runnable:
                 by_table[rule.table].append((rule, sql))
-            checkpoint, unreadable = _build(context, by_table, url)
+            checkpoint, unreadable = _build(context, by_table, url, _readable(conn, by_table))
             not_run += unreadable
             started = dt.datetime.now(dt.UTC)
             result = checkpoint.run() if checkpoint else None
