@@ -98,13 +98,17 @@ def _change_platform_records(platform_dir: Path, day: dt.date, share: float) -> 
                 dt.datetime.fromisoformat(f"{day.isoformat()}T09:00:00+08:00")).isoformat()
     step, changed = round(1 / share), 0
     for path in sorted(platform_dir.glob("*.jsonl")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        for i in range(0, len(lines), step):
-            record = json.loads(lines[i])
-            record["updated_at"] = stamp
-            lines[i] = json.dumps(record, ensure_ascii=False)
-            changed += 1
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        # line by line into a new file: a city's platform files are several GB
+        tmp = path.with_suffix(".jsonl.partial")
+        with open(path, encoding="utf-8") as src, open(tmp, "w", encoding="utf-8") as out:
+            for i, line in enumerate(src):
+                if i % step == 0 and line.strip():
+                    record = json.loads(line)
+                    record["updated_at"] = stamp
+                    line = json.dumps(record, ensure_ascii=False) + "\n"
+                    changed += 1
+                out.write(line if line.endswith("\n") else line + "\n")
+        tmp.replace(path)
     return changed
 
 

@@ -16,6 +16,16 @@ import psycopg
 
 
 def _rss_mb() -> float:
+    """This process's peak resident memory (MB). On Linux the high-water mark of its own
+    address space (VmHWM): ru_maxrss survives exec, so a child spawned by a large parent
+    would report the parent's size (the bench driver once held a city's platform files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from ingest.platform.client import PlatformClient
@@ -55,6 +56,13 @@ def platform_data(tmp_path_factory) -> Path:
     write_jsonl(root / "platform" / "households.jsonl", (household(i) for i in range(3000)))
     write_jsonl(root / "platform" / "incomes.jsonl", (income(i) for i in range(40)))
     return root
+
+
+@pytest.fixture()
+def conn(fresh_db_url):
+    """An autocommit connection to a database of the test's own."""
+    with psycopg.connect(fresh_db_url, autocommit=True) as c:
+        yield c
 
 
 @pytest.fixture()

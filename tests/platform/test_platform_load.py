@@ -15,12 +15,6 @@ D1 = dt.date(2026, 11, 28)
 D2 = dt.date(2026, 11, 29)
 
 
-@pytest.fixture()
-def conn(fresh_db_url):
-    with psycopg.connect(fresh_db_url, autocommit=True) as c:
-        yield c
-
-
 def batches(conn, entity):
     return conn.execute(
         "select batch_id, status, rows_in, rows_loaded, rows_rejected, watermark, run_date "

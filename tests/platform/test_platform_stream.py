@@ -4,6 +4,7 @@ real PostgreSQL)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import psycopg
 import pytest
@@ -49,3 +50,36 @@ def test_a_consumer_that_stops_early_leaves_no_thread_waiting():
         if page == 3:
             break
     assert threading.active_count() == before
+
+
+def test_copy_lands_what_postgresql_reads_from_the_text(conn, sim, client_for):
+    """Whatever the loader hands COPY (item bytes as they came, or re-encoded), each
+    record_id, updated_at (the ends of the range, a fraction, a naive Beijing time),
+    is_deleted and payload (escapes, tabs, newlines, backslashes, CJK) lands as the value
+    PostgreSQL itself reads from the item's text."""
+    from tests.platform.conftest import household
+
+    # each stamp as sent, and as PostgreSQL is to read it (naive means Beijing time)
+    stamps = {"0001-01-01T00:00:00+08:00": "0001-01-01T00:00:00+08:00",
+              "9999-12-31T23:59:59.999999-12:00": "9999-12-31T23:59:59.999999-12:00",
+              "2026-11-27T10:00:00.5+08:00": "2026-11-27T10:00:00.5+08:00",
+              "2026-11-27T10:00:00": "2026-11-27T10:00:00+08:00",
+              "2026-11-27T10:00:00+05:30": "2026-11-27T10:00:00+05:30"}
+    ids = ["H\t1\\x", "户\n2", " H3 ", "H\\u4", "H5\r"]
+    items = []
+    for i, (rid, stamp) in enumerate(zip(ids, stamps)):
+        item = dict(household(i), household_id=rid, updated_at=stamp, is_deleted=i % 2 == 1,
+                    natural_village=["自然村\t一", "C:\\村", "\u4e2d\u0001", "a\nb", "\\u0041"][i])
+        items.append(sim.upsert("households", item, touch=False))
+    items.append(sim.upsert("households", dict(household(9), household_id="H\\u4e2d",
+                                               updated_at="2026-11-27T10:00:00.5+08:00"),
+                              touch=False))  # a backslash and a u in the key, not an escape
+    s = load_resource(conn, client_for(sim, page_size=700), "households", D1)
+    assert s["rows_rejected"] == 0 and s["rows_loaded"] == 3000 + len(items)
+    for item in items:
+        stamp = stamps[item["updated_at"]]
+        row = conn.execute(
+            "select updated_at = %s::timestamptz, is_deleted, payload = %s::jsonb, count(*) over () "
+            "from raw.platform_households where record_id = %s",
+            (stamp, json.dumps(item, ensure_ascii=False), item["household_id"].strip())).fetchone()
+        assert row == (True, item["is_deleted"], True, 1), item
