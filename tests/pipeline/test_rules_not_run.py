@@ -104,3 +104,29 @@ def test_data_docs_built_apart_from_the_run(copied_db, tmp_path, monkeypatch):
     assert out.stdout.strip().endswith(index.as_uri())
     pages = list((index.parent / "validations").rglob("*.html"))
     assert pages and any("GRID-04" in p.read_text(encoding="utf-8") for p in pages)
+
+
+def test_tables_the_login_cannot_read_are_left_out(pg_server_url):
+    """The check GX made asset by asset, in one query: a table that is missing or that this
+    login may not select from is not validated (its rules go to not_run, see _build)."""
+    from expectations.validate import _readable
+
+    name, role = f"r_{uuid.uuid4().hex[:10]}", f"reader_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{pg_server_url}/postgres", autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+        conn.execute(f'create role "{role}" nologin')
+    try:
+        with psycopg.connect(f"{pg_server_url}/{name}", autocommit=True) as conn:
+            conn.execute("create schema marts")
+            conn.execute("create table marts.granted (x int)")
+            conn.execute("create table marts.withheld (x int)")
+            conn.execute(f'grant usage on schema marts to "{role}"')
+            conn.execute(f'grant select on marts.granted to "{role}"')
+            tables = ["marts.granted", "marts.withheld", "marts.missing"]
+            assert _readable(conn, tables) == {"marts.granted", "marts.withheld"}
+            conn.execute(f'set role "{role}"')
+            assert _readable(conn, tables) == {"marts.granted"}
+    finally:
+        with psycopg.connect(f"{pg_server_url}/postgres", autocommit=True) as conn:
+            conn.execute(f'drop database "{name}" with (force)')
+            conn.execute(f'drop role "{role}"')
