@@ -1,4 +1,5 @@
-{# Diff-incremental models (int_person_identity, dim_person): the model's whole result is
+{# Diff-incremental models (int_person_identity, int_dept_signals_linked, dim_person): the
+   model's whole result is
    computed as a query every run, but only the rows that differ from the stored ones are
    written (delete+insert on the key), and rows whose key left the result are deleted by
    diff_incremental_prune. The stored table therefore equals a full build whatever changed
@@ -10,7 +11,7 @@
    must be documented: tests/pipeline/test_incremental_equivalence.py checks it), with
    EXCEPT (numbers as text, see diff_incremental_changed). Columns in `kept` (the ID hash) are not
    compared: they are computed only for rows that differ, and for every row when the table's
-   comment (diff_incremental_comment: version and key installation time) no longer matches,
+   comment (diff_incremental_fingerprint: version and key installation time) no longer matches,
    i.e. after a key rotation or a change of how the kept columns are computed. Every row is
    written again too when the stored columns are not the documented ones (a model change). #}
 {% macro diff_incremental_version() -%}1{%- endmacro %}
