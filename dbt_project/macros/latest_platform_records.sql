@@ -14,15 +14,26 @@
     from {{ source('platform_current', resource) }} as c
     {%- if incremental and is_incremental() %}
     -- a table built by another model file or macro version is typed again in full (the same
-    -- as --full-refresh): its comment says which one built it
-    where (select obj_description(to_regclass('{{ this.include(database=false) }}'), 'pg_class'))
-          is distinct from '{{ platform_staging_comment() }}'
-       or not exists (
+    -- as --full-refresh): its comment says which one built it. Two branches, each behind a
+    -- one-time filter: OR-ed with the comment test, NOT EXISTS would run once per record (an
+    -- index probe each, 19 s for a city's persons) instead of as one hash anti-join (1.4 s).
+    where {{ _platform_staging_stale() }}
+    union all
+    select c.record_id, c.updated_at, c.is_deleted, c.payload, c.load_batch_id
+    from {{ source('platform_current', resource) }} as c
+    where not {{ _platform_staging_stale() }}
+      and not exists (
            select from {{ this }} as t
            where t.record_id = c.record_id and t.load_batch_id = c.load_batch_id
              and t.updated_at = c.updated_at
        )
     {%- endif %}
+{%- endmacro %}
+
+{# Whether the stored table was built by another model file or macro version (a SQL boolean). #}
+{% macro _platform_staging_stale() -%}
+((select obj_description(to_regclass('{{ this.include(database=false) }}'), 'pg_class'))
+ is distinct from '{{ platform_staging_comment() }}')
 {%- endmacro %}
 
 {# Bump when a macro the typed platform staging uses (fw_to_hw, norm_id, ...) changes: every
@@ -35,9 +46,13 @@
 平台记录类型化结果（增量维护，每次只重算最新版本有变化的记录）；指纹 {{ (model.checksum.checksum if model is defined else '')[:16] }}-{{ platform_staging_version() }}
 {%- endmacro %}
 
+{# The table holds a row for every current record once the model ran (all of them typed, or
+   the changed ones merged in), so it has rows to drop only when it has more rows than the
+   current table: two counts (one-time filter) save the anti-join on most days. #}
 {% macro platform_staging_post_hook(resource) -%}
     delete from {{ this }} as t
-    where not exists (
+    where (select count(*) from {{ this }}) <> (select count(*) from {{ source('platform_current', resource) }})
+      and not exists (
         select from {{ source('platform_current', resource) }} as c where c.record_id = t.record_id
     );
     comment on table {{ this }} is '{{ platform_staging_comment() }}'
