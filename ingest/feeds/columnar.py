@@ -25,6 +25,7 @@ from ingest.feeds.reader import XLSX_MAX_UNPACKED_MB, FeedScan, _Header, _RowPla
 CHUNK_ROWS = 1000
 MEMO_SIZE = 4096   # distinct cell texts remembered per column (shared by a folder's files)
 MEMO_TYPES = {"date", "code", "text", "integer", "money_yuan", "money_wan", "numeric"}
+MEMO_TRIAL, MEMO_MIN_HITS = 2000, 0.1   # cells looked up before a column's memo is judged
 NULL = "\\N"
 _SEP = "\x00"   # joins a column for one regex; never inside a cell (NUL is refused, and counted)
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -78,8 +79,8 @@ _NUMBER_SEGS = {
 }
 # the column's own unit after a digit, and thousands separators between digits (the reader's
 # converter drops both before reading the number)
-_UNITS = {"money_yuan": re.compile("(?<=[0-9])元" + _END),
-          "money_wan": re.compile("(?<=[0-9])(?:万元|万)" + _END)}
+_UNITS = {"money_yuan": re.compile("元(?<=[0-9]元)" + _END),   # the literal first: searched fast
+          "money_wan": re.compile("万(?<=[0-9]万)元?" + _END)}
 _COMMA = re.compile(r"(?<=[0-9]),(?=[0-9])")
 _SPACE = re.compile(r"\s+")
 _LEADING_QUOTES = re.compile(_START + "'+")
@@ -130,8 +131,11 @@ class _ColumnCopy:
         self.seg = {"date": _DATE_SEG, "id_number": _ID_SEG, "text": _TEXT_SEG,
                     **_NUMBER_SEGS}.get(t)
         self.full = _joined(self.seg) if self.seg is not None else None
-        # columns whose values repeat (dates, codes): a bounded memo of each text's COPY text
+        # columns whose values repeat (dates, codes): a bounded memo of each text's COPY text;
+        # dropped for a column whose texts turn out mostly distinct (amounts, names), where
+        # looking every cell up costs more than reading it again
         self.memo = {} if t in MEMO_TYPES else None
+        self.memo_seen = self.memo_hits = 0
         self.holes = {} if t in MEMO_TYPES else None   # str cell -> converter's value or reason
 
     def vector(self, cells: list) -> list:
@@ -145,7 +149,13 @@ class _ColumnCopy:
             return self._vector(text)
         # a cell's COPY text depends on its text alone: each distinct text is read once
         out = list(map(memo.get, text, repeat(_MISS)))
-        if _MISS in out:
+        misses = out.count(_MISS)
+        self.memo_seen += len(out)
+        self.memo_hits += len(out) - misses
+        if self.memo_seen >= MEMO_TRIAL and self.memo_hits < MEMO_MIN_HITS * self.memo_seen \
+                and self.kind != "date":   # a date read again costs several passes: kept
+            self.memo = None
+        if misses:
             new = list(dict.fromkeys(compress(text, [v is _MISS for v in out])))
             got = dict(zip(new, self._vector(new)))
             out = [got[c] if v is _MISS else v for v, c in zip(out, text)]
@@ -172,12 +182,14 @@ class _ColumnCopy:
         if joined is not before:   # a cell the normalising emptied is not an empty cell
             segs = [None if s == "" and t != "" else s for s, t in zip(segs, text)]
         if self.type == "date":
+            bad = set()
             for m in _LATE_DAY.finditer(joined):
                 try:
                     dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
                 except ValueError:
-                    bad = m.group(0)
-                    segs = [None if s == bad else s for s in segs]
+                    bad.add(m.group(0))
+            if bad:
+                segs = [None if s in bad else s for s in segs]
         elif self.type == "text" and _NEEDS_ESCAPE.search(joined):
             segs = [s if s is None else copy_text(s) for s in segs]
         return _nulls(segs)

@@ -444,6 +444,12 @@ def _is_blank(cells: list) -> bool:
     return True
 
 
+def _keeps_first(c: str) -> bool:
+    """Whether c starts with a character its header key starts with too, as NFKC gives it: a
+    CJK ideograph or a full-width digit (nothing composes with them, nothing strips them)."""
+    return "\u4e00" <= c[:1] <= "\u9fff" or "\uff10" <= c[:1] <= "\uff19"
+
+
 def _is_total(cells: list) -> bool:
     return any(isinstance(c, str) and "计" in c and nz.header_key(c) in TOTAL_MARKS for c in cells)
 
@@ -855,23 +861,29 @@ class FeedScan:
                     self.plan = _row_plan(header, mapping, epoch, self.names)
                     header_keys = {nz.header_key(c) for c in cells if not nz.is_empty(c)}
                     ascii_keys = any(k.isascii() for k in header_keys)
+                    # a cell starting with an ideograph keeps it first in its header key: one
+                    # not starting any header key cannot make the row a repeated header
+                    key_starts = {k[0] for k in header_keys if k}
                     first = header.positions[0][0] if header.positions else None
                     width = header.width
                     continue
                 if rec.line_no >= HEADER_SCAN_ROWS:
                     break
                 continue   # a title row above the header
-            if _is_blank(cells):
-                continue
+            c = cells[0] if cells else None
+            if not (type(c) is str and (c.isascii() and c.strip() or _keeps_first(c))) \
+                    and _is_blank(cells):
+                continue   # (a first cell visibly not empty: not blank, without the call)
             if first is not None and first < len(cells):
                 c = cells[first]
                 if type(c) is str and (ascii_keys or not c.isascii()) and \
+                        not (_keeps_first(c) and nz.nfkc(c[0]) not in key_starts) and \
                         nz.header_key(c) in header_keys and \
                         _header_hits(cells, mapping) >= mapping.header_threshold and \
                         {nz.header_key(c) for c in cells if not nz.is_empty(c)} <= header_keys | set(mapping.header_index):
                     continue   # the header repeated mid-file (pages glued together)
             if raw is None:   # XLSX: one look at the row's texts for a total and a long cell
-                texts = "\x00".join([c for c in cells if isinstance(c, str)])
+                texts = "\x00".join([c for c in cells if type(c) is str])
                 if "计" in texts and _is_total(cells):
                     continue
             elif "计" in raw and _is_total(cells):

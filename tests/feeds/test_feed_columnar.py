@@ -112,3 +112,25 @@ def test_a_columns_memo_of_texts_changes_no_output_also_when_full(
     assert _columnar(path, mapping, monkeypatch, 1000) == expected   # memo warm
     monkeypatch.setattr(columnar, "MEMO_SIZE", 2)
     assert _columnar(path, mapping, monkeypatch, 7) == expected     # cleared as it goes
+
+
+def test_a_memo_dropped_for_distinct_texts_changes_no_output(tmp_path, monkeypatch):
+    """Amounts and names are mostly distinct: their columns' memo is dropped after a trial,
+    the dates' is kept, and what is loaded, rejected and warned stays read_feed's."""
+    mapping = load_mapping("renshe")
+    lines = ["身份证号,姓名,就业状态(已就业/未就业),就业地(县内/县外省内/省外),月收入,公益性岗位(是/否),登记日期"] + [
+        f"3412251990010{10000 + i},张{i},已就业,县内,{['1,2{}.5元', '{}元', '{}.37', 'x{}'][i % 4].format(i)},"
+        f"否,{['2026-11-01', '2026年11月2日', '2026-02-30'][i % 3]}" for i in range(3000)]
+    path = write_csv(tmp_path, "renshe", "20261128", lines)
+    monkeypatch.setattr(columnar, "MEMO_TRIAL", 500)
+    memos = {}
+    original = columnar._ColumnCopy.vector
+
+    def vector(self, cells):
+        out = original(self, cells)
+        memos[self.col.name] = self.memo is not None
+        return out
+
+    monkeypatch.setattr(columnar._ColumnCopy, "vector", vector)
+    assert _columnar(path, mapping, monkeypatch, 400) == _expected(path, mapping)
+    assert (memos["monthly_income"], memos["name"], memos["registered_on"]) == (False, False, True)

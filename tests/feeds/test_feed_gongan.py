@@ -111,3 +111,18 @@ def test_semicolon_delimited_and_repeated_header(conn, landing):
     [summary] = load_folder(conn, landing, "gongan", RUN_DATE)
     assert (summary.status, summary.rows_in, summary.rows_loaded) == ("succeeded", 2, 2)
     assert [r["line_no"] for r in rows(conn, "gongan")] == [2, 4]
+
+
+def test_repeated_header_with_a_chinese_first_column(conn, landing):
+    """Columns reordered so a name comes first: the header repeated mid-file in another form
+    (full-width brackets, a `*`) is still skipped, and a name that begins like a header is data."""
+    write_csv(landing, "gongan", "20261127", [
+        "姓名,身份证号,事件类型(死亡/户口迁出),事件日期,登记机关",
+        "张三,341225199001011234,死亡,2026-11-01,所",
+        "*姓名 ,身份证号码,事件类型（死亡/户口迁出）,事件日期,登记机关",
+        "事件,341225199001011235,死亡,2026-11-02,所",
+        "姓名哲,341225199001011236,死亡,2026-11-03,所"])
+    [summary] = load_folder(conn, landing, "gongan", RUN_DATE)
+    assert (summary.status, summary.rows_in, summary.rows_loaded) == ("succeeded", 3, 3)
+    assert [(r["line_no"], r["name"]) for r in rows(conn, "gongan")] == [
+        (2, "张三"), (4, "事件"), (5, "姓名哲")]
