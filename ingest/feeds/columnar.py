@@ -286,10 +286,11 @@ def _chunk(items: list, fplan: _FilePlan, prefix: str) -> Chunk:
     out: list = [None] * fplan.n
     if recs:
         rows = [rec.cells for rec in recs]
-        short = min(map(len, rows)) < fplan.need
+        need = fplan.need
+        if min(map(len, rows)) < need:   # XLSX rows lose their trailing empty cells: padded once
+            rows = [r if len(r) >= need else r + [None] * (need - len(r)) for r in rows]
         for i, cc, col, label, nullable, identifying, special, slot, id_slot in fplan.columns:
-            cells = [r[i] if i < len(r) else None for r in rows] if short else \
-                list(map(itemgetter(i), rows))
+            cells = list(map(itemgetter(i), rows))
             texts = cc.vector(cells)
             derived = texts
             if None in texts:

@@ -332,7 +332,7 @@ def _xlsx_records(path: Path, mapping: Mapping, epoch_out: list,
         return
     epoch_out.append(_workbook_epoch(path))
     for row_no, cells in rows:
-        yield _Record(line_no=row_no, payload=None, cells=cells)
+        yield _Record(row_no, None, cells)
 
 
 def _calamine_sheet_rows(path: Path, mapping: Mapping):
@@ -419,7 +419,7 @@ def _openpyxl_records(path: Path, mapping: Mapping, epoch_out: list) -> Iterator
         if ws is None:
             raise BatchRefused("XLSX 文件中没有工作表")
         for row_no, cells in _xlsx_rows(ws):
-            yield _Record(line_no=row_no, payload=None, cells=cells)
+            yield _Record(row_no, None, cells)
     finally:
         wb.close()
 
