@@ -312,7 +312,7 @@ def _chunk(items: list, fplan: _FilePlan, prefix: str) -> Chunk:
     text = "\n".join(lines)
     rejects, warnings = [], []
     r = 0
-    for rec, reason in items:
+    for rec, reason in items if problems or warned or n < len(items) else ():   # (a clean chunk: none)
         if reason is not None:
             rejects.append((rec.line_no, rec.payload, reason))
             continue
