@@ -159,7 +159,19 @@ def _row(step, households, project, limit=None, note=None, **extra) -> dict:
     return row
 
 
-def bench_scale(households: int, server: str, warmup: int, repeats: int) -> list[dict]:
+# BENCH_STEPS: "all", or only loaders (each of them stands alone; the later steps need the day)
+LOADER_STEPS = ("platform", "files")
+
+
+def _steps_wanted() -> set[str]:
+    wanted = {s.strip() for s in os.environ.get("BENCH_STEPS", "all").split(",") if s.strip()}
+    if wanted != {"all"} and not wanted <= set(LOADER_STEPS):
+        raise SystemExit(f"BENCH_STEPS：只能是 all，或 {'、'.join(LOADER_STEPS)} 中的若干项（其余步骤依赖完整的一天）")
+    return wanted
+
+
+def bench_scale(households: int, server: str, warmup: int, repeats: int,
+                wanted: frozenset = frozenset({"all"})) -> list[dict]:
     db = f"bench_{households}_{int(time.time())}"
     with psycopg.connect(_with_db(server, "postgres"), autocommit=True) as conn:
         conn.execute(f'create database "{db}"')
@@ -175,20 +187,25 @@ def bench_scale(households: int, server: str, warmup: int, repeats: int) -> list
         landing = province / "landing"
         day = RUN_DATE.isoformat()
 
-        sim = Simulator(province)
-        try:
-            p = _in_child(steps.platform_load, url, sim.url, day, warmup, repeats)
-        finally:
-            sim.stop()
-        tables = [f"platform_{f.stem}" for f in (province / "platform").glob("*.jsonl")]
-        rows.append(_row("platform", households, p, _in_child(steps.copy_limit, url, tables, warmup, repeats),
-                         rows=p["rows"]))
-        print(f"  platform {rows[-1]['seconds']} 秒", flush=True)
-        for fmt, folders in _folders_by_format(landing).items():
-            f = _in_child(steps.feeds_load, url, str(landing), folders, day, warmup, repeats)
-            lim = _in_child(steps.copy_limit, url, [f"feed_{x}" for x in folders], warmup, repeats)
-            rows.append(_row(fmt, households, f, lim, rows=f["rows"], folders=folders))
-            print(f"  {fmt} {rows[-1]['seconds']} 秒", flush=True)
+        whole_day = "all" in wanted
+        if whole_day or "platform" in wanted:
+            sim = Simulator(province)
+            try:
+                p = _in_child(steps.platform_load, url, sim.url, day, warmup, repeats)
+            finally:
+                sim.stop()
+            tables = [f"platform_{f.stem}" for f in (province / "platform").glob("*.jsonl")]
+            rows.append(_row("platform", households, p,
+                             _in_child(steps.copy_limit, url, tables, warmup, repeats), rows=p["rows"]))
+            print(f"  platform {rows[-1]['seconds']} 秒", flush=True)
+        if whole_day or "files" in wanted:
+            for fmt, folders in _folders_by_format(landing).items():
+                f = _in_child(steps.feeds_load, url, str(landing), folders, day, warmup, repeats)
+                lim = _in_child(steps.copy_limit, url, [f"feed_{x}" for x in folders], warmup, repeats)
+                rows.append(_row(fmt, households, f, lim, rows=f["rows"], folders=folders))
+                print(f"  {fmt} {rows[-1]['seconds']} 秒", flush=True)
+        if not whole_day:
+            return rows
 
         d = _in_child(steps.dbt_build, url, day, str(work))
         rows.append(_row("dbt_build", households, d))
@@ -211,9 +228,11 @@ def bench_scale(households: int, server: str, warmup: int, repeats: int) -> list
                           (RUN_DATE + dt.timedelta(days=1)).isoformat())
         finally:
             sim.stop()
+        (OUT / f"models_next_{households}.json").write_text(json.dumps(n["models"], indent=1))
         rows.append(_row("next_day", households, n, {"runs": [day_one]}, parts=n["parts"],
                          peak_rss_mb_after=n["peak_rss_mb_after"],
                          changed_records=changed,
+                         autovacuum_workers_at_start=n["autovacuum_workers_at_start"],
                          note="平台 1% 记录变更，部门文件无新交付；基准为第一天各步骤中位数之和"))
         print(f"  next day {rows[-1]['seconds']} 秒（比值 {rows[-1]['ratio']}）", flush=True)
         # after the next day: the DAG's two days run dbt against databases of their own (another
@@ -289,13 +308,16 @@ def main() -> None:
     warmup = int(os.environ.get("BENCH_WARMUP", "1"))
     repeats = max(1, int(os.environ.get("BENCH_REPEATS", "2")))
     OUT.mkdir(parents=True, exist_ok=True)
+    wanted = frozenset(_steps_wanted())
     server = _server_url()
     rows: list[dict] = []
+    # a run of the loaders alone keeps the whole day's results.json as it was
+    out = OUT / ("results.json" if "all" in wanted else f"results_{'_'.join(sorted(wanted))}.json")
     for n in scales:
-        rows += bench_scale(n, server, warmup, repeats)
-        (OUT / "results.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1))
+        rows += bench_scale(n, server, warmup, repeats, wanted)
+        out.write_text(json.dumps(rows, ensure_ascii=False, indent=1))
     print("\n" + markdown(rows))
-    print(f"\n机器：{os.cpu_count()} 核；结果：{OUT / 'results.json'}")
+    print(f"\n机器：{os.cpu_count()} 核；结果：{out}")
 
 
 if __name__ == "__main__":

@@ -211,20 +211,33 @@ def next_day(url: str, sim_url: str, landing: str, gx_dir: str, run_date: str) -
     day = dt.date.fromisoformat(run_date)
     settings = _settings(url, gx_dir).replace(platform_base_url=sim_url, platform_client_id="bench",
                                                platform_client_secret="bench", landing_dir=Path(landing))
+    from pipeline.dbt import DBT_PROJECT_DIR
+
     _preload(gx=True)
     seconds: dict = {}
     peak: dict = {}   # the process's peak RSS after each step: which step raised it
+    vacuuming = _autovacuum_workers(url)   # day one's bulk writes still being vacuumed
     t0 = time.perf_counter()
     steps.run_day(settings, day, until="quality", seconds=seconds,
                   after_step=lambda name: peak.update({name: _rss_mb()}))
     total = time.perf_counter() - t0
+    results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())
+    models = sorted(({"node": r["unique_id"], "seconds": round(r["execution_time"], 3),
+                      "status": r["status"]} for r in results["results"]), key=lambda r: -r["seconds"])
     with psycopg.connect(url) as conn:
         changed = conn.execute("select coalesce(sum(rows_loaded), 0) from raw.load_batch "
                                "where run_date = %s", (day,)).fetchone()[0]
     names = {"ingest_platform": "platform", "ingest_feeds": "files", "transform": "dbt", "quality": "rules"}
     return {"runs": [total], "parts": {names[k]: round(v, 2) for k, v in seconds.items()},
             "peak_rss_mb_after": {names[k]: v for k, v in peak.items()},
-            "rows": int(changed), "peak_rss_mb": _rss_mb()}
+            "rows": int(changed), "peak_rss_mb": _rss_mb(), "models": models,
+            "autovacuum_workers_at_start": vacuuming}
+
+
+def _autovacuum_workers(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute("select count(*) from pg_stat_activity "
+                            "where backend_type = 'autovacuum worker'").fetchone()[0]
 
 
 def direct_day(url: str, sim_url: str, landing: str, work: str, run_date: str) -> dict:

@@ -861,8 +861,9 @@ class FeedScan:
                     self.plan = _row_plan(header, mapping, epoch, self.names)
                     header_keys = {nz.header_key(c) for c in cells if not nz.is_empty(c)}
                     ascii_keys = any(k.isascii() for k in header_keys)
-                    # a cell starting with an ideograph keeps it first in its header key: one
-                    # not starting any header key cannot make the row a repeated header
+                    # a cell starting with an ideograph or a full-width digit keeps it (NFKC'd)
+                    # first in its header key: one starting no header key cannot make the row a
+                    # repeated header
                     key_starts = {k[0] for k in header_keys if k}
                     first = header.positions[0][0] if header.positions else None
                     width = header.width
