@@ -8,8 +8,8 @@
    inferred from load batches or watermarks.
 
    Rows are compared on the columns the model's yml documents (every column of such a model
-   must be documented: tests/pipeline/test_incremental_equivalence.py checks it), with
-   EXCEPT (numbers as text, see diff_incremental_changed). Columns in `kept` (the ID hash) are not
+   must be documented: tests/pipeline/test_incremental_equivalence.py checks it), null-safe,
+   numbers as text (see diff_incremental_changed). Columns in `kept` (the ID hash) are not
    compared: they are computed only for rows that differ, and for every row when the table's
    comment (diff_incremental_fingerprint: version and key installation time) no longer matches,
    i.e. after a key rotation or a change of how the kept columns are computed. Every row is
@@ -47,33 +47,28 @@
 {%- endmacro %}
 
 {# The rows of CTE `cte` to write: those the stored table lacks (compared on the documented
-   columns less `kept`), or all of them when the stored table is not comparable. A numeric or
-   float column is compared as text (EXCEPT's equality takes 1.5 for 1.50, which a full build
-   would store as written); the rows are then picked by `key`. #}
+   columns less `kept`), or all of them when the stored table is not comparable. One hash join
+   on `key` (unique in the stored table: every such model has a unique index on it) and a
+   null-safe row comparison: what EXCEPT gives, without sorting both sides (at city scale
+   EXCEPT sorted a million wide rows on disk). A numeric or float column is compared as text
+   (numeric equality takes 1.5 for 1.50, which a full build would store as written). #}
 {% macro diff_incremental_changed(cte, key, kept=[], with_key=false) -%}
 {%- if diff_incremental_comparable(kept, with_key) -%}
 {%- set by_text = [] -%}
 {%- for c in adapter.get_columns_in_relation(this) -%}
   {%- if c.is_float() or c.is_numeric() %}{%- do by_text.append(c.name) -%}{%- endif -%}
 {%- endfor -%}
-{%- set cols = diff_incremental_columns(kept) -%}
-{%- if by_text -%}
-{%- set exprs = [] -%}
-{%- for c in cols -%}{%- do exprs.append(c ~ '::text' if c in by_text else c) -%}{%- endfor -%}
+{%- set others = [] -%}
+{%- for c in diff_incremental_columns(kept) -%}{%- if c != key %}{%- do others.append(c) -%}{%- endif -%}{%- endfor -%}
 select n.*
 from {{ cte }} as n
-where n.{{ key }} in (
-    select {{ key }} from (
-        select {{ exprs | join(', ') }} from {{ cte }}
-        except
-        select {{ exprs | join(', ') }} from {{ this }}
-    ) as d
-)
-{%- else -%}
-select {{ cols | join(', ') }} from {{ cte }}
-except
-select {{ cols | join(', ') }} from {{ this }}
-{%- endif -%}
+left join {{ this }} as t on t.{{ key }} = n.{{ key }}
+where t.{{ key }} is null
+{%- if others %}
+   or ({% for c in others %}n.{{ c }}{{ '::text' if c in by_text }}{{ ', ' if not loop.last }}{% endfor %})
+      is distinct from
+      ({% for c in others %}t.{{ c }}{{ '::text' if c in by_text }}{{ ', ' if not loop.last }}{% endfor %})
+{%- endif %}
 {%- else -%}
 select * from {{ cte }}
 {%- endif -%}
