@@ -137,6 +137,15 @@ def _preload(gx: bool) -> None:
         import expectations.gx_rules  # noqa: F401
 
 
+def _model_timings() -> list[dict]:
+    """Each node of the last dbt invocation, slowest first (from its run_results.json)."""
+    from pipeline.dbt import DBT_PROJECT_DIR
+
+    results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())
+    return sorted(({"node": r["unique_id"], "seconds": round(r["execution_time"], 3),
+                    "status": r["status"]} for r in results["results"]), key=lambda r: -r["seconds"])
+
+
 def dbt_build(url: str, run_date: str, out_dir: str) -> dict:
     from pipeline.dbt import DAILY_BUILD, DBT_PROJECT_DIR, run_dbt
 
@@ -146,10 +155,7 @@ def dbt_build(url: str, run_date: str, out_dir: str) -> dict:
     t = time.perf_counter()
     run_dbt([*DAILY_BUILD, "--quiet"], url, dt.date.fromisoformat(run_date))
     secs = time.perf_counter() - t
-    results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())
-    models = sorted(({"node": r["unique_id"], "seconds": round(r["execution_time"], 3),
-                      "status": r["status"]} for r in results["results"]),
-                    key=lambda r: -r["seconds"])
+    models = _model_timings()
     manifest = Path(out_dir) / "manifest.json"
     manifest.write_bytes((DBT_PROJECT_DIR / "target" / "manifest.json").read_bytes())
     return {"runs": [secs], "models": models, "manifest": str(manifest), "peak_rss_mb": _rss_mb()}
@@ -211,8 +217,6 @@ def next_day(url: str, sim_url: str, landing: str, gx_dir: str, run_date: str) -
     day = dt.date.fromisoformat(run_date)
     settings = _settings(url, gx_dir).replace(platform_base_url=sim_url, platform_client_id="bench",
                                                platform_client_secret="bench", landing_dir=Path(landing))
-    from pipeline.dbt import DBT_PROJECT_DIR
-
     _preload(gx=True)
     seconds: dict = {}
     peak: dict = {}   # the process's peak RSS after each step: which step raised it
@@ -221,9 +225,7 @@ def next_day(url: str, sim_url: str, landing: str, gx_dir: str, run_date: str) -
     steps.run_day(settings, day, until="quality", seconds=seconds,
                   after_step=lambda name: peak.update({name: _rss_mb()}))
     total = time.perf_counter() - t0
-    results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())
-    models = sorted(({"node": r["unique_id"], "seconds": round(r["execution_time"], 3),
-                      "status": r["status"]} for r in results["results"]), key=lambda r: -r["seconds"])
+    models = _model_timings()
     with psycopg.connect(url) as conn:
         changed = conn.execute("select coalesce(sum(rows_loaded), 0) from raw.load_batch "
                                "where run_date = %s", (day,)).fetchone()[0]
