@@ -11,7 +11,9 @@
           on_schema_change='sync_all_columns', indexes=[{'columns': ['person_id'], 'unique': true}],
           post_hook="{{ diff_incremental_prune(ref('int_live_persons'), 'person_id', comment=true, with_key=true) }}") }}
 
-with persons as (
+-- not materialized: read twice (the live counts need two columns of it), inlined it is two scans;
+-- materialized, PostgreSQL wrote the city's 1.3 million wide rows to temp files (about 360 MB)
+with persons as not materialized (
     select p.*, p.id_number as norm_id
     from {{ ref('int_live_persons') }} as p
 ),
