@@ -61,7 +61,7 @@ case when {{ expr }} is null or {{ expr }} = '' then null
    (FPR_DBT_RUN_DATE), not as a var: a changed var makes dbt re-parse the whole project every
    day. The environment is read only when the SQL is compiled (`execute`), never while parsing:
    an env var read at parse time ties every file that reads it to its value, and each new day
-   re-parsed those files (24 of them, about 2 s a run). `--vars "{run_date: 'YYYY-MM-DD'}"`
+   re-parsed those files (24 of them, 1-3 s a run). `--vars "{run_date: 'YYYY-MM-DD'}"`
    still wins (unit tests, hand runs). No default: a hand run without either fails loudly
    instead of computing some other day. #}
 {% macro run_date() -%}
