@@ -83,3 +83,29 @@ def test_the_daily_build_leaves_unit_tests_out(empty_warehouse):
     assert outcome.success, outcome.messages
     kinds = {uid.split(".")[0] for uid in _ran()}
     assert kinds == {"model", "test"}, kinds
+
+
+def test_unique_by_index_holds_only_with_a_unique_index(empty_warehouse):
+    """The generic test standing in for `unique` on a key with a unique index (tests/generic/
+    unique_by_index.sql) passes with the model's index, and fails once it is gone or is not unique."""
+    import psycopg
+
+    from pipeline.dbt import invoke
+
+    select = ["test", "--select", "int_person_identity,test_name:unique_by_index"]
+    assert invoke(select, empty_warehouse, RUN_DATE).success
+    with psycopg.connect(empty_warehouse, autocommit=True) as conn:
+        schema, name = conn.execute(
+            "select schemaname, indexname from pg_indexes where tablename = 'int_person_identity' "
+            "and indexdef like 'CREATE UNIQUE INDEX%%(person_id)'").fetchone()
+        conn.execute(f'drop index "{schema}"."{name}"')
+        try:
+            missing = invoke(select, empty_warehouse, RUN_DATE)
+            conn.execute(f'create index plain_person_id on "{schema}".int_person_identity (person_id)')
+            not_unique = invoke(select, empty_warehouse, RUN_DATE)
+        finally:
+            conn.execute(f'drop index if exists "{schema}".plain_person_id')
+            conn.execute(f'create unique index "{name}" on "{schema}".int_person_identity (person_id)')
+    for outcome in (missing, not_unique):
+        assert not outcome.success
+        assert [uid.split(".")[2] for uid in outcome.failed] == ["unique_by_index_int_person_identity_person_id"]
