@@ -1,7 +1,7 @@
 {# The column is unique because a unique index on it alone (the model's `indexes` config)
    refuses a duplicate at every write; this test checks that such an index is in place, which
-   is all a scan of the whole table could find out (for the city's million persons `unique`
-   read 1.3 million rows twice a day, 5-7 s each, to find what the index never lets in).
+   is all a scan of the whole table could find out (at city scale each `unique` scan of the
+   1.3 million persons took 5-7 s a day to find what the index never lets in).
    Returns a row (fails) when the relation has no valid, non-partial unique index on exactly
    this column. #}
 {% test unique_by_index(model, column_name) %}
