@@ -1,4 +1,4 @@
-"""The dbt normalising macros (dbt_project/macros/text_normalise.sql, identity.sql) on a real
+"""dbt's fw_to_hw macro (dbt_project/macros/text_normalise.sql) on a real
 PostgreSQL, against the rule as DOMAIN.md states it: full-width digits, letters, the ideographic
 space and brackets become half-width, then the value is trimmed. fw_to_hw skips translate() for
 a value without any of those characters (for speed): random text must give the same either way."""

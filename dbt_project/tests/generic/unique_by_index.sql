@@ -5,12 +5,13 @@
    Returns a row (fails) when the relation has no valid, non-partial unique index on exactly
    this column. #}
 {% test unique_by_index(model, column_name) %}
-select {{ dbt.string_literal(model.include(database=false) | string) }} as relation_without_unique_index
+{%- set relation = dbt.string_literal(model.include(database=false) | string) %}
+select {{ relation }} as relation_without_unique_index
 where not exists (
     select
     from pg_index as i
     inner join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
-    where i.indrelid = to_regclass({{ dbt.string_literal(model.include(database=false) | string) }})
+    where i.indrelid = to_regclass({{ relation }})
       and i.indisunique and i.indisvalid and i.indnkeyatts = 1 and i.indpred is null
       and a.attname = {{ dbt.string_literal(column_name) }}
 )
