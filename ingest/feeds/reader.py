@@ -198,18 +198,21 @@ def _csv_stream(path: Path, encoding: str, offset: int, delimiter: str) -> Itera
 
 
 def _csv_lines(fh, delimiter: str) -> Iterator[tuple[int, str, list]]:
-    """(first physical line, raw text, cells) of every record. A block of lines without a
-    quote, or whose quoted fields all close on their own line, is one record per line, split
-    at C speed; from the first other quote on, the csv module is fed line by line to know
-    which lines make up each record."""
+    """(first physical line, raw text, cells) of every record. A block of lines the csv
+    module splits into as many records as it has lines is one record per line, split at C
+    speed: a record running over several lines would make fewer, except one whose quote opens
+    on the block's last line (the module ends it at the end of the block), so that line must
+    close its quoted fields itself. From the first other block on, the csv module is fed
+    line by line to know which lines make up each record."""
     done = 0   # physical lines read so far
     one_line_records = _one_line_records(delimiter)
     while True:
         block = fh.readlines(CSV_BLOCK)
         if not block:
             return
-        text = "".join(block)
-        if '"' not in text or one_line_records(text):
+        # (the pattern over the last line only: over the whole block it cost 0.5 s of a
+        # city's 5.9 s of CSV)
+        if '"' not in block[-1] or one_line_records(block[-1]):
             try:
                 rows = list(csv.reader(block, delimiter=delimiter))
             except csv.Error:

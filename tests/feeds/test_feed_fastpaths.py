@@ -108,3 +108,25 @@ def test_quoted_fields_on_one_line_are_split_a_block_at_a_time(monkeypatch):
     monkeypatch.setattr(reader, "_csv_records_by_line", lambda *a: (_ for _ in ()).throw(AssertionError))
     got = list(reader._csv_lines(io.StringIO("".join(lines), newline=""), ","))
     assert got == [(i + 1, line, [str(i), f"1,{i}0.50", "张 三"]) for i, line in enumerate(lines)]
+
+
+def test_a_quote_opening_on_a_blocks_last_line_is_read_across_the_blocks(monkeypatch):
+    """The csv module ends a quoted field at the end of the lines it is given: a record whose
+    quote opens on the last line of a block is read on with the lines after it."""
+    import io
+
+    text = 'a,b\r\n1,"x\r\ny"\r\n2,z\r\n'
+    monkeypatch.setattr(reader, "CSV_BLOCK", 8)   # 'a,b' and '1,"x' make the first block
+    assert list(reader._csv_lines(io.StringIO(text, newline=""), ",")) == [
+        (1, "a,b\r\n", ["a", "b"]), (2, '1,"x\r\ny"\r\n', ["1", "x\r\ny"]), (4, "2,z\r\n", ["2", "z"])]
+
+
+def test_a_quote_inside_an_unquoted_field_keeps_the_block_at_once(monkeypatch):
+    """A line with a quote mid-field (the csv module keeps it as written) is still one record;
+    only the last line of a block has to close its quoted fields on its own."""
+    import io
+
+    lines = ['5寸"屏",1\n', '2,"b"\n']
+    monkeypatch.setattr(reader, "_csv_records_by_line", lambda *a: (_ for _ in ()).throw(AssertionError))
+    got = list(reader._csv_lines(io.StringIO("".join(lines), newline=""), ","))
+    assert got == [(1, lines[0], ['5寸"屏"', "1"]), (2, lines[1], ["2", "b"])]
