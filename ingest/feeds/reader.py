@@ -228,8 +228,8 @@ def _csv_lines(fh, delimiter: str) -> Iterator[tuple[int, str, list]]:
 @functools.lru_cache(maxsize=None)
 def _one_line_records(delimiter: str):
     """fullmatch of lines whose every quoted field opens at the field's start and closes on
-    the same line, right before a delimiter or the line's end: each line is one record, and
-    the csv module reads the block as it reads the lines one by one."""
+    the same line, right before a delimiter or the line's end: each such line is a whole
+    record (_csv_lines asks it of a block's last line)."""
     d = re.escape(delimiter)
     cell = f'(?:"(?:[^"\r\n]|"")*"|[^"{d}\r\n]*)'
     row = f"{cell}(?:{d}{cell})*"
