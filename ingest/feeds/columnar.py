@@ -260,12 +260,12 @@ class _FilePlan:
 def copy_chunks(path: Path, mapping: Mapping, prefix: str,
                 xlsx_max_mb: int = XLSX_MAX_UNPACKED_MB) -> Iterator[Chunk]:
     """COPY text (each line `prefix` + line number + the mapped columns + extra) of every data
-    row of the file, CHUNK_ROWS rows at a time; BatchRefused as read_feed raises it."""
+    row of the file, CHUNK_ROWS rows or a few more at a time; BatchRefused as read_feed raises it."""
     scan = FeedScan(path, mapping, xlsx_max_mb)
     fplan: _FilePlan | None = None
     pending: list = []
-    for item in scan:
-        pending.append(item)
+    for block in scan.blocks():
+        pending += block
         if len(pending) >= CHUNK_ROWS:
             if fplan is None:
                 fplan = _FilePlan(scan.header, scan.plan, len(scan.names))

@@ -169,7 +169,7 @@ def _sniff_delimiter(path: Path, encoding: str, offset: int, mapping: Mapping) -
     return best
 
 
-def _csv_records(path: Path, mapping: Mapping) -> Iterator[_Record]:
+def _csv_records(path: Path, mapping: Mapping) -> Iterator[list[_Record]]:
     encoding, offset = detect_encoding(path)
     delimiter = _sniff_delimiter(path, encoding, offset, mapping)
     try:
@@ -179,31 +179,43 @@ def _csv_records(path: Path, mapping: Mapping) -> Iterator[_Record]:
 
 
 CSV_BLOCK = 1 << 16   # characters of whole lines read at a time
+RECORD_BLOCK = 1000   # records per block where lines are not read a block at a time (XLSX)
 
 
-def _csv_stream(path: Path, encoding: str, offset: int, delimiter: str) -> Iterator[_Record]:
+def _csv_stream(path: Path, encoding: str, offset: int, delimiter: str) -> Iterator[list[_Record]]:
+    """Blocks of records; the file's last record comes alone, in the last block, marked."""
     with _open_text(path, encoding, offset) as fh:
         pending: _Record | None = None
         pending_raw = ""
-        for start, raw, cells in _csv_lines(fh, delimiter):
+        for starts, raws, rows in _csv_blocks(fh, delimiter):
+            recs = [_Record(start, raw.rstrip("\r\n"), cells)
+                    for start, raw, cells in zip(starts, raws, rows)]
             if pending is not None:
-                yield pending
-            pending, pending_raw = _Record(start, raw.rstrip("\r\n"), cells), raw
+                recs.insert(0, pending)
+            pending, pending_raw = recs.pop(), raws[-1]
+            if recs:
+                yield recs
         if pending is not None:
             pending.is_last = True
             pending.ends_with_newline = pending_raw.endswith(("\n", "\r"))
             # an unterminated quoted field swallows everything up to the end of file
             pending.open_quote = pending_raw.count('"') % 2 == 1
-            yield pending
+            yield [pending]
 
 
 def _csv_lines(fh, delimiter: str) -> Iterator[tuple[int, str, list]]:
-    """(first physical line, raw text, cells) of every record. A block of lines the csv
-    module splits into as many records as it has lines is one record per line, split at C
-    speed: a record running over several lines would make fewer, except one whose quote opens
-    on the block's last line (the module ends it at the end of the block), so that line must
-    close its quoted fields itself. From the first other block on, the csv module is fed
-    line by line to know which lines make up each record."""
+    """(first physical line, raw text, cells) of every record (see _csv_blocks)."""
+    for starts, raws, rows in _csv_blocks(fh, delimiter):
+        yield from zip(starts, raws, rows)
+
+
+def _csv_blocks(fh, delimiter: str) -> Iterator[tuple]:
+    """(first physical lines, raw texts, cells) of the records of a block at a time. A block
+    of lines the csv module splits into as many records as it has lines is one record per
+    line, split at C speed: a record running over several lines would make fewer, except one
+    whose quote opens on the block's last line (the module ends it at the end of the block),
+    so that line must close its quoted fields itself. From the first other block on, the csv
+    module is fed line by line to know which lines make up each record."""
     done = 0   # physical lines read so far
     one_line_records = _one_line_records(delimiter)
     while True:
@@ -218,11 +230,18 @@ def _csv_lines(fh, delimiter: str) -> Iterator[tuple[int, str, list]]:
             except csv.Error:
                 rows = None
             if rows is not None and len(rows) == len(block):
-                yield from zip(range(done + 1, done + len(block) + 1), block, rows)
+                yield range(done + 1, done + len(block) + 1), block, rows
                 done += len(block)
                 continue
-        yield from _csv_records_by_line(itertools.chain(block, fh), delimiter, done)
+        for batch in _batched(_csv_records_by_line(itertools.chain(block, fh), delimiter, done)):
+            yield tuple(zip(*batch))
         return
+
+
+def _batched(items) -> Iterator[list]:
+    items = iter(items)
+    while batch := list(itertools.islice(items, RECORD_BLOCK)):
+        yield batch
 
 
 @functools.lru_cache(maxsize=None)
@@ -321,8 +340,8 @@ def _xlsx_rows(ws) -> Iterator[tuple[int, list]]:
 
 
 def _xlsx_records(path: Path, mapping: Mapping, epoch_out: list,
-                  limit_mb: int = XLSX_MAX_UNPACKED_MB) -> Iterator[_Record]:
-    """Rows of the first sheet that has a header row (a cover sheet before it is skipped).
+                  limit_mb: int = XLSX_MAX_UNPACKED_MB) -> Iterator[list[_Record]]:
+    """Blocks of rows of the first sheet that has a header row (a cover sheet before it is skipped).
 
     Read with calamine (compiled, ~30x faster than openpyxl); a workbook calamine cannot
     read is read again with openpyxl, which refuses a damaged one with a Chinese reason."""
@@ -331,11 +350,10 @@ def _xlsx_records(path: Path, mapping: Mapping, epoch_out: list,
     _check_unpacked_size(path, limit_mb)
     rows = _calamine_sheet_rows(path, mapping)
     if rows is None:
-        yield from _openpyxl_records(path, mapping, epoch_out)
+        yield from _batched(_openpyxl_records(path, mapping, epoch_out))
         return
     epoch_out.append(_workbook_epoch(path))
-    for row_no, cells in rows:
-        yield _Record(row_no, None, cells)
+    yield from _batched(_Record(row_no, None, cells) for row_no, cells in rows)
 
 
 def _calamine_sheet_rows(path: Path, mapping: Mapping):
@@ -833,6 +851,13 @@ class FeedScan:
         self.epoch = nz.EXCEL_EPOCH
 
     def __iter__(self) -> Iterator[tuple[_Record, str | None]]:
+        for block in self.blocks():
+            yield from block
+
+    def blocks(self) -> Iterator[list[tuple[_Record, str | None]]]:
+        """What __iter__ yields, a block of records at a time: a block of plain data rows
+        is checked a column or a joined text at a time, and row by row only where those
+        looks leave a doubt (the same checks, so the same rows and reasons)."""
         path, mapping = self.path, self.mapping
         kind = _check_format(path)
         epoch_box: list = []
@@ -845,23 +870,37 @@ class FeedScan:
 
         header: _Header | None = None
         header_keys: set[str] = set()
+        key_starts: set[str] = set()
         ascii_keys = False
+        first = width = None
         previous_last = None   # the last cell of the data row above (to spot a cut-off last field)
-        epoch = nz.EXCEL_EPOCH
         csv_kind = kind == "csv"
-        for rec in records:
+
+        def repeated_header(cells: list) -> bool:
+            """The header repeated mid-file (pages glued together)."""
+            c = cells[first]
+            return type(c) is str and (ascii_keys or not c.isascii()) and \
+                not (_keeps_first(c) and nz.nfkc(c[0]) not in key_starts) and \
+                nz.header_key(c) in header_keys and \
+                _header_hits(cells, mapping) >= mapping.header_threshold and \
+                {nz.header_key(c) for c in cells if not nz.is_empty(c)} <= \
+                header_keys | set(mapping.header_index)
+
+        def one(rec: _Record):
+            """_SKIP, _STOP (no header in time), or the row's verdict: None or a reason."""
+            nonlocal header, header_keys, key_starts, ascii_keys, first, width, previous_last
             raw = rec._payload   # CSV: the line(s) as read, for cheap checks; XLSX: None
             cells = rec.cells
             if rec.is_last and rec.open_quote:
                 raise BatchRefused(f"文件在第{rec.line_no}行被截断（引号未闭合），文件不完整，请重新传送")
             if header is None:
-                epoch = epoch_box[0] if epoch_box else nz.EXCEL_EPOCH
+                self.epoch = epoch_box[0] if epoch_box else nz.EXCEL_EPOCH
                 if _is_blank(cells):
-                    continue
+                    return _SKIP
                 if _header_hits(cells, mapping) >= mapping.header_threshold:
                     header = _resolve_header(cells, mapping)
-                    self.header, self.epoch = header, epoch
-                    self.plan = _row_plan(header, mapping, epoch, self.names)
+                    self.header = header
+                    self.plan = _row_plan(header, mapping, self.epoch, self.names)
                     header_keys = {nz.header_key(c) for c in cells if not nz.is_empty(c)}
                     ascii_keys = any(k.isascii() for k in header_keys)
                     # a cell starting with an ideograph or a full-width digit keeps it (NFKC'd)
@@ -870,28 +909,20 @@ class FeedScan:
                     key_starts = {k[0] for k in header_keys if k}
                     first = header.positions[0][0] if header.positions else None
                     width = header.width
-                    continue
-                if rec.line_no >= HEADER_SCAN_ROWS:
-                    break
-                continue   # a title row above the header
+                    return _SKIP
+                return _STOP if rec.line_no >= HEADER_SCAN_ROWS else _SKIP   # a title row above
             c = cells[0] if cells else None
             if not (type(c) is str and (c.isascii() and c.strip() or _keeps_first(c))) \
                     and _is_blank(cells):
-                continue   # (a first cell visibly not empty: not blank, without the call)
-            if first is not None and first < len(cells):
-                c = cells[first]
-                if type(c) is str and (ascii_keys or not c.isascii()) and \
-                        not (_keeps_first(c) and nz.nfkc(c[0]) not in key_starts) and \
-                        nz.header_key(c) in header_keys and \
-                        _header_hits(cells, mapping) >= mapping.header_threshold and \
-                        {nz.header_key(c) for c in cells if not nz.is_empty(c)} <= header_keys | set(mapping.header_index):
-                    continue   # the header repeated mid-file (pages glued together)
+                return _SKIP   # (a first cell visibly not empty: not blank, without the call)
+            if first is not None and first < len(cells) and repeated_header(cells):
+                return _SKIP
             if raw is None:   # XLSX: one look at the row's texts for a total and a long cell
                 texts = "\x00".join([c for c in cells if type(c) is str])
                 if "计" in texts and _is_total(cells):
-                    continue
+                    return _SKIP
             elif "计" in raw and _is_total(cells):
-                continue
+                return _SKIP
             n = len(cells)
             if csv_kind and n != width:
                 if rec.is_last and not rec.ends_with_newline and n < width:
@@ -899,12 +930,11 @@ class FeedScan:
                         f"文件在第{rec.line_no}行被截断（该行只有{n}列，表头有{width}列，"
                         f"且文件末尾没有换行），文件不完整，请重新传送")
                 if not (n > width and _is_blank(cells[width:])):
-                    yield rec, (f"本行有{n}列，表头有{width}列，列数对不上"
-                                f"（可能有未加引号的逗号或换行），请核对该行")
-                    continue
+                    return (f"本行有{n}列，表头有{width}列，列数对不上"
+                            f"（可能有未加引号的逗号或换行），请核对该行")
             if csv_kind and rec.is_last and not rec.ends_with_newline and cells:
                 last_col = dict(header.positions).get(n - 1)
-                if _cut_last_field(cells[-1], last_col, previous_last, mapping, epoch):
+                if _cut_last_field(cells[-1], last_col, previous_last, mapping, self.epoch):
                     raise BatchRefused(
                         f"文件在第{rec.line_no}行最后一个字段“{nz.cell_text(cells[-1])[:40]}”处被截断"
                         f"（文件末尾没有换行，且该值不完整），文件不完整，请重新传送")
@@ -913,9 +943,62 @@ class FeedScan:
                 else None
             if too_long:
                 rec._payload = _cap(rec.payload)
-                yield rec, too_long
+                return too_long
+            return None
+
+        def block_of_rows(recs: list) -> list:
+            """one() over records after the header, none of them the file's last."""
+            nonlocal previous_last
+            rows = [rec.cells for rec in recs]
+            skip = {i for i, c in enumerate([r[0] if r else None for r in rows])
+                    if not (type(c) is str and (c.isascii() and c.strip() or _keeps_first(c)))
+                    and _is_blank(rows[i])}
+            if first is not None:
+                skip.update(i for i, r in enumerate(rows) if first < len(r) and
+                            type(c := r[first]) is str and (ascii_keys or not c.isascii())
+                            and repeated_header(r))
+            # a total row has 计 in a text cell: in the CSV line, or in the row's repr
+            texts = [rec._payload for rec in recs] if csv_kind else list(map(repr, rows))
+            skip.update(i for i, t in enumerate(texts) if "计" in t and _is_total(rows[i]))
+            reasons = {}
+            lens = list(map(len, rows))
+            if csv_kind and (min(lens) != width or max(lens) != width):
+                for i, n in enumerate(lens):
+                    if n != width and i not in skip and \
+                            not (n > width and _is_blank(rows[i][width:])):
+                        reasons[i] = (f"本行有{n}列，表头有{width}列，列数对不上"
+                                      f"（可能有未加引号的逗号或换行），请核对该行")
+            kept = [i for i in range(len(recs)) if i not in skip and i not in reasons] \
+                if skip or reasons else range(len(recs))
+            if kept:   # (a row rejected for its column count is not the row above)
+                previous_last = rows[kept[-1]][-1] if rows[kept[-1]] else None
+            # a repr is longer than the row's texts joined: a shorter one holds no long cell
+            for i in [i for i, t in enumerate(texts) if len(t) > MAX_CELL_CHARS]:
+                if i not in skip and i not in reasons and (csv_kind or len("\x00".join(
+                        [c for c in rows[i] if type(c) is str])) > MAX_CELL_CHARS):
+                    if too_long := _too_long(rows[i]):
+                        recs[i]._payload = _cap(recs[i].payload)
+                        reasons[i] = too_long
+            if not skip and not reasons:
+                return list(zip(recs, itertools.repeat(None)))
+            return [(rec, reasons.get(i)) for i, rec in enumerate(recs) if i not in skip]
+
+        for recs in records:
+            if header is not None and not recs[-1].is_last:
+                yield block_of_rows(recs)
                 continue
-            yield rec, None
+            out = []
+            for rec in recs:
+                verdict = one(rec)
+                if verdict is _STOP:
+                    break
+                if verdict is not _SKIP:
+                    out.append((rec, verdict))
+            else:
+                if out:
+                    yield out
+                continue
+            break   # no header within HEADER_SCAN_ROWS rows
 
         if header is None:
             expected = "、".join(c.headers[0] for c in mapping.required) or \
@@ -923,6 +1006,9 @@ class FeedScan:
             raise BatchRefused(
                 f"在文件前{HEADER_SCAN_ROWS}行中没有找到表头（应包含：{expected}）。"
                 f"请让{mapping.department}按约定表头重新导出，或在映射文件 mappings/{mapping.folder}.yml 中补充表头写法")
+
+
+_SKIP, _STOP = object(), object()   # FeedScan.blocks: a row that is not data; stop looking
 
 
 def read_feed(path: Path, mapping: Mapping, xlsx_max_mb: int = XLSX_MAX_UNPACKED_MB) -> Iterator[FeedRow]:

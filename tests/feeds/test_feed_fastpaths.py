@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from feedfiles import write_xlsx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingest.feeds import normalize as nz
@@ -130,3 +130,66 @@ def test_a_quote_inside_an_unquoted_field_keeps_the_block_at_once(monkeypatch):
     monkeypatch.setattr(reader, "_csv_records_by_line", lambda *a: (_ for _ in ()).throw(AssertionError))
     got = list(reader._csv_lines(io.StringIO("".join(lines), newline=""), ","))
     assert got == [(1, lines[0], ['5寸"屏"', "1"]), (2, lines[1], ["2", "b"])]
+
+
+# rows a file may hold after its header: data, and every kind of row the scan skips or rejects
+_MINZHENG = load_mapping("minzheng")
+_HEADER = ["身份证号", "姓名", "救助类型", "保障档次", "救助金额", "起始日期", "终止日期", "状态"]
+_DATA = ["341225199001011234", "张三", "农村低保", "一档", "425.5元", "2026-01-01", "", "在保"]
+_NO_UNIT = ["34122519900101123x", "李四", "农村特困", "", "1,200", "2026/2/1", "2026年12月31日", "停保"]
+_ROWS = st.sampled_from([
+    _DATA, _NO_UNIT,
+    [], [""] * 8, [" ", "\u3000"] + [""] * 6,                  # blank (also after NFKC)
+    _HEADER, [" 身份证号", "姓名 ", "救助类型"] + [""] * 5,     # the header again, padded
+    ["合计", "", "", "", "850"], ["", "小计", "", "", "12"], ["设计院", "合计"] + [""] * 6,
+    _DATA + [""], _DATA + ["多出的一列"], _DATA[:5],               # other widths
+    ["张三"] + _DATA[1:], ["１２３", "王五"] + _DATA[2:],          # a non-ASCII first cell
+    [_DATA[0], "长" * (reader.MAX_CELL_CHARS + 1)] + _DATA[2:],   # a cell far too long
+    ["'341225199001011234", "赵六", "低保", "一档", "abc", "2026-02-30", "", "在保"],
+])
+
+
+def _scan(path, mapping):
+    try:
+        return [(rec.line_no, rec.payload, rec.cells, reason)
+                for rec, reason in reader.FeedScan(path, mapping)]
+    except Exception as exc:   # the same refusal, at the same row
+        return type(exc).__name__, str(exc)
+
+
+@settings(max_examples=150, deadline=None, database=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(rows=st.lists(_ROWS, max_size=30), block=st.sampled_from([1, 40, 300]),
+       end=st.sampled_from(["\r\n", ""]))
+@example(rows=[_DATA, _NO_UNIT], block=1, end="")   # cut off: no 元 where the row above has it
+def test_a_csv_block_of_rows_is_scanned_as_row_by_row(tmp_path_factory, monkeypatch, rows, block, end):
+    """FeedScan checks a block of rows after the header a column at a time: the same rows,
+    reasons and refusals as one block holding the whole file (read row by row)."""
+    import csv
+    import io
+
+    def money_last(r):   # a last field cut off is spotted against the row above's amount
+        return r[:4] + r[5:] + r[4:5] if len(r) == 8 else r
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(
+        [["某某县低保名单"], *map(money_last, [_HEADER, *rows])])
+    path = tmp_path_factory.mktemp("scan") / "minzheng_20261128.csv"
+    path.write_text(out.getvalue().removesuffix("\r\n") + end, encoding="utf-8")
+    monkeypatch.setattr(reader, "CSV_BLOCK", 1 << 30)
+    whole = _scan(path, _MINZHENG)
+    monkeypatch.setattr(reader, "CSV_BLOCK", block)
+    assert _scan(path, _MINZHENG) == whole
+
+
+@settings(max_examples=40, deadline=None, database=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(rows=st.lists(_ROWS, max_size=20), block=st.sampled_from([1, 3]))
+def test_an_xlsx_block_of_rows_is_scanned_as_row_by_row(tmp_path_factory, monkeypatch, rows, block):
+    path = write_xlsx(tmp_path_factory.mktemp("scan"), "minzheng", "20261128",
+                      [["某某县低保名单"], _HEADER, *[[c if c != "" else None for c in r] for r in rows],
+                       [341225199001011234, "李四", "农村特困", 2, 1234.5, 46023, None, "停保"]])
+    monkeypatch.setattr(reader, "RECORD_BLOCK", 1 << 30)
+    whole = _scan(path, _MINZHENG)
+    monkeypatch.setattr(reader, "RECORD_BLOCK", block)
+    assert _scan(path, _MINZHENG) == whole
