@@ -930,8 +930,7 @@ class FeedScan:
                         f"文件在第{rec.line_no}行被截断（该行只有{n}列，表头有{width}列，"
                         f"且文件末尾没有换行），文件不完整，请重新传送")
                 if not (n > width and _is_blank(cells[width:])):
-                    return (f"本行有{n}列，表头有{width}列，列数对不上"
-                            f"（可能有未加引号的逗号或换行），请核对该行")
+                    return _width_reason(n, width)
             if csv_kind and rec.is_last and not rec.ends_with_newline and cells:
                 last_col = dict(header.positions).get(n - 1)
                 if _cut_last_field(cells[-1], last_col, previous_last, mapping, self.epoch):
@@ -966,8 +965,7 @@ class FeedScan:
                 for i, n in enumerate(lens):
                     if n != width and i not in skip and \
                             not (n > width and _is_blank(rows[i][width:])):
-                        reasons[i] = (f"本行有{n}列，表头有{width}列，列数对不上"
-                                      f"（可能有未加引号的逗号或换行），请核对该行")
+                        reasons[i] = _width_reason(n, width)
             kept = [i for i in range(len(recs)) if i not in skip and i not in reasons] \
                 if skip or reasons else range(len(recs))
             if kept:   # (a row rejected for its column count is not the row above)
@@ -1009,6 +1007,10 @@ class FeedScan:
 
 
 _SKIP, _STOP = object(), object()   # FeedScan.blocks: a row that is not data; stop looking
+
+
+def _width_reason(n: int, width: int) -> str:
+    return f"本行有{n}列，表头有{width}列，列数对不上（可能有未加引号的逗号或换行），请核对该行"
 
 
 def read_feed(path: Path, mapping: Mapping, xlsx_max_mb: int = XLSX_MAX_UNPACKED_MB) -> Iterator[FeedRow]:
