@@ -19,13 +19,19 @@
     -- index probe each, 19 s for a city's persons) instead of as one hash anti-join (1.4 s).
     where {{ _platform_staging_stale() }}
     union all
+    -- the anti-join on the keys alone, then the changed records by primary key: anti-joined
+    -- with the payload, a city's current persons spilled to temp files (437 MB, 5.3 s alone)
     select c.record_id, c.updated_at, c.is_deleted, c.payload, c.load_batch_id
     from {{ source('platform_current', resource) }} as c
     where not {{ _platform_staging_stale() }}
-      and not exists (
-           select from {{ this }} as t
-           where t.record_id = c.record_id and t.load_batch_id = c.load_batch_id
-             and t.updated_at = c.updated_at
+      and c.record_id in (
+           select k.record_id
+           from {{ source('platform_current', resource) }} as k
+           where not exists (
+               select from {{ this }} as t
+               where t.record_id = k.record_id and t.load_batch_id = k.load_batch_id
+                 and t.updated_at = k.updated_at
+           )
        )
     {%- endif %}
 {%- endmacro %}
