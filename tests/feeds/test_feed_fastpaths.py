@@ -74,6 +74,24 @@ def test_calamine_reads_an_xlsx_as_openpyxl_does(tmp_path, monkeypatch):
     assert len(fast) == 4 and any(r[2] for r in fast)   # the lost ID is rejected either way
 
 
+def test_a_workbook_with_a_sheet_above_the_calamine_limit_is_streamed_by_openpyxl(tmp_path, monkeypatch):
+    """calamine holds the whole sheet in memory: above the limit openpyxl streams it, with the
+    same rows."""
+    rows = [["身份证号", "姓名", "救助类型", "救助金额", "起始日期", "状态"]] + [
+        [f"34122519900101{i:04d}", f"张{i}", "农村低保", 300 + i, dt.date(2026, 1, 1), "在保"] for i in range(300)]
+    path = write_xlsx(tmp_path, "minzheng", "20261128", rows)
+    mapping = load_mapping("minzheng")
+    assert reader._check_unpacked_size(path) > 10_000   # the sheet's XML, in bytes
+    by_calamine = _rows(path, mapping)
+
+    def no_calamine(*args):
+        raise AssertionError("calamine was asked to read a sheet above its limit")
+
+    monkeypatch.setattr(reader, "XLSX_CALAMINE_MAX_SHEET_MB", 0)
+    monkeypatch.setattr(reader, "_calamine_sheet_rows", no_calamine)
+    assert _rows(path, mapping) == by_calamine and len(by_calamine) == 300
+
+
 _csv_piece = st.sampled_from(['"', '""', ",", "\t", ";", "|", "a", "张", " ", "\r\n", "\n", "\r", "1"])
 
 
